@@ -1,0 +1,216 @@
+#include "ann/ann_bench.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "ann/bandwidth.h"
+#include "ann/report.h"
+#include "common/parallel.h"
+#include "index/ground_truth.h"
+#include "io/npy_io.h"
+#include "io/synthetic.h"
+#include "io/vecs_io.h"
+#include "simd/kernels.h"
+
+namespace vecdex::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Result<io::FloatDataset> LoadMatrix(const std::string& path, size_t max_rows) {
+  if (EndsWith(path, ".fvecs")) return io::ReadFvecs(path, max_rows);
+  if (EndsWith(path, ".bvecs")) return io::ReadBvecs(path, max_rows);
+  if (EndsWith(path, ".npy")) return io::ReadNpy(path, max_rows);
+  return Status::InvalidArgument(path + ": unknown format (expected .fvecs, .bvecs or .npy)");
+}
+
+struct Data {
+  std::string name;
+  io::FloatDataset base;
+  io::FloatDataset queries;
+  GroundTruth truth;
+  double truth_seconds = 0;  // 0 when read from a file
+};
+
+Status LoadData(const BenchOptions& options, Data* data) {
+  if (options.synthetic_rows > 0) {
+    io::SyntheticSpec spec;
+    spec.rows = options.synthetic_rows;
+    spec.dim = options.synthetic_dim;
+    spec.clusters = options.clusters;
+    spec.seed = options.seed;
+    VECDEX_ASSIGN_OR_RETURN(auto pair, io::GenerateClusteredGaussianPair(spec, options.synthetic_queries));
+    data->base = std::move(pair.base);
+    data->queries = std::move(pair.queries);
+    data->name = "synthetic " + std::to_string(spec.rows) + "x" + std::to_string(spec.dim) + " (" +
+                 std::to_string(spec.clusters) + " clusters, seed " + std::to_string(spec.seed) + ")";
+  } else {
+    if (options.base_path.empty() || options.query_path.empty()) {
+      return Status::InvalidArgument("give --base and --query files, or --synthetic N,DIM,QUERIES");
+    }
+    VECDEX_ASSIGN_OR_RETURN(data->base, LoadMatrix(options.base_path, options.max_base_rows));
+    VECDEX_ASSIGN_OR_RETURN(data->queries, LoadMatrix(options.query_path, options.max_queries));
+    data->name = options.base_path;
+  }
+  if (data->base.dim != data->queries.dim) {
+    return Status::InvalidArgument("base has dimension " + std::to_string(data->base.dim) + " but queries have " +
+                                   std::to_string(data->queries.dim));
+  }
+  // A given ground truth is only valid for the full base set it was computed on.
+  if (!options.gt_path.empty() && options.max_base_rows == 0) {
+    VECDEX_ASSIGN_OR_RETURN(io::IntDataset gt, io::ReadIvecs(options.gt_path, data->queries.rows));
+    if (gt.rows < data->queries.rows || gt.dim < options.k) {
+      return Status::InvalidArgument(options.gt_path + ": has " + std::to_string(gt.rows) + " rows of " +
+                                     std::to_string(gt.dim) + " ids; need " + std::to_string(data->queries.rows) +
+                                     " rows of at least k=" + std::to_string(options.k));
+    }
+    data->truth.num_queries = gt.rows;
+    data->truth.k = gt.dim;
+    data->truth.ids = std::move(gt.values);
+    return Status::Ok();
+  }
+  const auto start = Clock::now();
+  VECDEX_ASSIGN_OR_RETURN(data->truth, ComputeGroundTruth(data->base.view(), data->queries.view(),
+                                                          options.index.metric, options.k, options.threads));
+  data->truth_seconds = SecondsSince(start);
+  return Status::Ok();
+}
+
+// The N-thread figure: the whole query set as one batch, best of a few runs (at least 0.5 s of
+// runs, at most 5). The first run also gives the recall.
+Status MeasureBatch(Searcher& searcher, const Data& data, const BenchOptions& options, size_t ef, BenchRow* row) {
+  SearchResults results;
+  double best = 0;
+  double total = 0;
+  for (int run = 0; run < 5 && (run < 2 || total < 0.5); ++run) {
+    const auto start = Clock::now();
+    VECDEX_RETURN_IF_ERROR(searcher.Search(data.queries.view(), options.k, ef, row->threads, &results));
+    const double seconds = SecondsSince(start);
+    total += seconds;
+    if (run == 0) row->recall = RecallAtK(results, data.truth, options.k);
+    best = std::max(best, static_cast<double>(data.queries.rows) / std::max(seconds, 1e-9));
+  }
+  row->qps_nt = best;
+  return Status::Ok();
+}
+
+// The single-thread figure: one query per call, in order, until all are done or the budget is
+// spent (at least 10 queries).
+Status MeasureSingle(Searcher& searcher, const Data& data, const BenchOptions& options, size_t ef, BenchRow* row) {
+  SearchResults results;
+  const size_t dim = data.queries.dim;
+  const auto start = Clock::now();
+  size_t done = 0;
+  while (done < data.queries.rows) {
+    VECDEX_RETURN_IF_ERROR(searcher.Search({data.queries.row(done), 1, dim}, options.k, ef, 1, &results));
+    ++done;
+    if (done >= 10 && SecondsSince(start) > options.max_single_thread_seconds) break;
+  }
+  row->qps_1t = static_cast<double>(done) / std::max(SecondsSince(start), 1e-9);
+  return Status::Ok();
+}
+
+Status MeasureLibrary(Searcher& searcher, const Data& data, const BenchOptions& options, std::ostream& out,
+                      std::vector<BenchRow>* rows) {
+  const size_t threads = ResolveThreads(options.threads, SIZE_MAX);
+  const auto start = Clock::now();
+  VECDEX_RETURN_IF_ERROR(searcher.Build(data.base.view(), threads).WithContext(searcher.library() + " build"));
+  const double build_seconds = SecondsSince(start);
+  out << "  " << searcher.library() << ": built in " << FormatSeconds(build_seconds) << "\n" << std::flush;
+  const std::vector<size_t> sweep = options.ef.empty() ? std::vector<size_t>{0} : options.ef;
+  for (size_t ef : sweep) {
+    BenchRow row;
+    row.library = searcher.library();
+    row.index = options.index.kind;
+    row.storage = options.index.storage;
+    row.params = searcher.params();
+    row.k = options.k;
+    row.ef = ef;
+    row.threads = threads;
+    row.build_s = build_seconds;
+    row.memory_bytes = searcher.memory_bytes();
+    VECDEX_RETURN_IF_ERROR(MeasureBatch(searcher, data, options, ef, &row));
+    VECDEX_RETURN_IF_ERROR(MeasureSingle(searcher, data, options, ef, &row));
+    rows->push_back(row);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<size_t>> ParseSizeList(const std::string& text) {
+  std::vector<size_t> values;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t comma = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, comma - begin);
+    size_t value = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
+      return Status::InvalidArgument("'" + item + "' in '" + text + "' is not a non-negative integer");
+    }
+    values.push_back(value);
+    begin = comma + 1;
+  }
+  return values;
+}
+
+Status RunAnnBench(const BenchOptions& options, std::ostream& out) {
+  if (options.k == 0) return Status::InvalidArgument("--k must be at least 1");
+  Data data;
+  VECDEX_RETURN_IF_ERROR(LoadData(options, &data));
+  const size_t threads = ResolveThreads(options.threads, SIZE_MAX);
+  out << "data:    " << data.name << ": " << data.base.rows << " x " << data.base.dim << " base, "
+      << data.queries.rows << " queries, metric " << MetricName(options.index.metric) << "\n"
+      << "truth:   exact top-" << data.truth.k << " "
+      << (data.truth_seconds > 0 ? "computed with the flat index in " + FormatSeconds(data.truth_seconds)
+                                 : "read from " + options.gt_path)
+      << "\n"
+      << "machine: kernels " << simd::IsaName(simd::Kernels().isa) << ", " << threads << " threads for qps_nt\n"
+      << std::flush;
+
+  std::vector<std::unique_ptr<Searcher>> searchers;
+  VECDEX_ASSIGN_OR_RETURN(auto ours, MakeVecdexSearcher(options.index, data.base.dim));
+  searchers.push_back(std::move(ours));
+  for (const std::string& peer : options.peers) {
+    VECDEX_ASSIGN_OR_RETURN(auto searcher, MakePeerSearcher(peer, options.index, data.base.dim));
+    searchers.push_back(std::move(searcher));
+  }
+  std::vector<BenchRow> rows;
+  for (auto& searcher : searchers) {
+    VECDEX_RETURN_IF_ERROR(MeasureLibrary(*searcher, data, options, out, &rows));
+    searcher.reset();  // free its memory before the next library builds
+  }
+
+  PrintTable(rows, out);
+  PrintPeerRatios(rows, out);
+  if (options.measure_bandwidth && options.index.kind == "flat" && !rows.empty()) {
+    const double read_gbps = MeasureReadBandwidthGBps(data.base.values.data(), data.base.values.size());
+    const double scan_gbps = rows.front().qps_1t * static_cast<double>(data.base.values.size() * sizeof(float)) / 1e9;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "bandwidth: single-thread STREAM-like sum %.2f GB/s; vecdex flat single-query scan %.2f GB/s "
+                  "= %.0f%% of it\n",
+                  read_gbps, scan_gbps, 100.0 * scan_gbps / read_gbps);
+    out << line;
+  }
+  if (!options.csv_path.empty()) {
+    VECDEX_RETURN_IF_ERROR(WriteCsv(rows, options.csv_path));
+    out << "csv:     " << rows.size() << " rows written to " << options.csv_path << "\n";
+  }
+  return Status::Ok();
+}
+
+}  // namespace vecdex::bench
