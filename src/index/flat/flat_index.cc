@@ -59,12 +59,16 @@ size_t FlatIndex::memory_bytes() const {
 Status FlatIndex::Add(std::span<const Label> labels, MatrixView vectors) {
   VECDEX_RETURN_IF_ERROR(CheckLabels(labels, vectors.rows));
   VECDEX_RETURN_IF_ERROR(CheckVectors(vectors, dim_, "vector"));
-  // Reserve exactly what this batch may need, so a bulk load does not leave doubled capacity.
+  // Grow by at least half (amortised O(1) per row for one-by-one adds) but no further than this
+  // batch needs, so a bulk load does not leave up to twice its size in spare capacity.
   const size_t most = labels_.size() + vectors.rows;
-  vectors_.reserve(most * dim_);
-  norms_sq_.reserve(most);
-  labels_.reserve(most);
-  slot_of_.reserve(most);
+  if (most > labels_.capacity()) {
+    const size_t rows = std::max(most, labels_.capacity() + labels_.capacity() / 2);
+    vectors_.reserve(rows * dim_);
+    norms_sq_.reserve(rows);
+    labels_.reserve(rows);
+    slot_of_.reserve(rows);
+  }
   for (size_t r = 0; r < vectors.rows; ++r) {
     auto [it, inserted] = slot_of_.try_emplace(labels[r], labels_.size());
     const size_t slot = it->second;
