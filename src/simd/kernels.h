@@ -15,7 +15,10 @@
 //   - int8 kernels score int8 codes against int8 codes with exact integer arithmetic (int32
 //     accumulators: exact for d <= 65536), returned as float in code units;
 //   - batch forms score `n` rows against one query: row i starts at rows + i * stride (stride in
-//     elements, >= d) and its result goes to out[i].
+//     elements, >= d) and its result goes to out[i]. They interleave 4 rows so each query load
+//     feeds 4 FMAs: fastest for rows in cache or scattered (graph neighbours). To stream
+//     contiguous rows from DRAM, call the pair kernel row after row instead: one ascending
+//     stream is what the hardware prefetcher follows (measured 22 vs 11 GB/s at 1M x 128).
 // Thread safety: tables are immutable after selection; every kernel is reentrant.
 #pragma once
 

@@ -44,7 +44,6 @@ void NormalizeInPlace(float* v, size_t dim) {
 FlatIndex::FlatIndex(size_t dim, Metric metric) : dim_(dim), metric_(metric) {
   const simd::KernelTable& kernels = simd::Kernels();
   pair_distance_ = metric == Metric::kL2 ? kernels.l2_f32 : kernels.dot_f32;
-  batch_distance_ = metric == Metric::kL2 ? kernels.l2_f32_batch : kernels.dot_f32_batch;
 }
 
 size_t FlatIndex::memory_bytes() const {
@@ -139,7 +138,11 @@ void FlatIndex::ScanOne(const float* query, const LabelFilter* filter, TopK* top
   const float offset = metric_ == Metric::kCosine ? 1.0f : 0.0f;
   for (size_t begin = 0; begin < n; begin += kScanBlock) {
     const size_t count = std::min(kScanBlock, n - begin);
-    batch_distance_(query, vectors_.data() + begin * dim_, dim_, count, dim_, block);
+    // One row after another, not the 4-row batch kernel: the rows are contiguous, and one
+    // ascending stream is what the hardware prefetcher follows. Interleaving 4 rows 512 bytes
+    // apart halved the DRAM bandwidth of a 1M x 128 scan (11 vs 22 GB/s on Zen 4; equal in cache).
+    const float* rows = vectors_.data() + begin * dim_;
+    for (size_t i = 0; i < count; ++i) block[i] = pair_distance_(query, rows + i * dim_, dim_);
     float threshold = top->threshold();
     for (size_t i = 0; i < count; ++i) {
       const float d = offset + sign * block[i];

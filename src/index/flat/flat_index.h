@@ -6,8 +6,8 @@
 // last row into the freed slot, so rows stay dense and a scan never skips holes.
 //
 // Search has two paths with identical results:
-//   - few queries (< kGemmMinQueries): each query streams the rows through the batch distance
-//     kernel, block by block, keeping the top k in a heap. Memory-bandwidth bound.
+//   - few queries (< kGemmMinQueries): each query streams the rows through the distance kernel,
+//     block by block, keeping the top k in a heap. Memory-bandwidth bound.
 //   - many queries: blocks of queries against blocks of rows through one single-threaded
 //     OpenBLAS sgemm per tile (q.x; L2 adds |x|^2), so a block of queries reads the rows once.
 //     The best k + margin candidates per query are then re-scored with the exact kernel, so the
@@ -69,7 +69,6 @@ class FlatIndex final : public Index {
   size_t dim_;
   Metric metric_;
   simd::F32Pair pair_distance_;    // l2 or dot (cosine rows are normalized: dot)
-  simd::F32Batch batch_distance_;  // same, batch form
   AlignedVector<float> vectors_;   // size() x dim_, slot order
   std::vector<float> norms_sq_;    // |x|^2 per slot (L2 sgemm path)
   std::vector<Label> labels_;      // slot -> label
