@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "testutil/temp_dir.h"
 #include "testutil/test_util.h"
 
 namespace vecdex::io {
@@ -20,31 +21,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Each test gets its own directory under the gtest temp dir, removed afterwards.
-class VecsIoTest : public ::testing::Test {
+class VecsIoTest : public testutil::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("vecdex_vecs_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::string WriteBytes(const std::string& name, const std::vector<uint8_t>& bytes) const {
-    const std::string path = Path(name);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    EXPECT_TRUE(out.good()) << path;
-    return path;
-  }
-
   std::vector<std::string> DirEntries() const {
     std::vector<std::string> names;
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
@@ -53,7 +31,6 @@ class VecsIoTest : public ::testing::Test {
     return names;
   }
 
-  std::filesystem::path dir_;
 };
 
 void AppendInt32(std::vector<uint8_t>& out, int32_t v) {
