@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "ann/bandwidth.h"
+#include "ann/bench_data.h"
 #include "ann/report.h"
 #include "common/parallel.h"
 #include "index/ground_truth.h"
@@ -36,15 +37,7 @@ Result<io::FloatDataset> LoadMatrix(const std::string& path, size_t max_rows) {
   return Status::InvalidArgument(path + ": unknown format (expected .fvecs, .bvecs or .npy)");
 }
 
-struct Data {
-  std::string name;
-  io::FloatDataset base;
-  io::FloatDataset queries;
-  GroundTruth truth;
-  double truth_seconds = 0;  // 0 when read from a file
-};
-
-Status LoadData(const BenchOptions& options, Data* data) {
+Status LoadData(const BenchOptions& options, BenchData* data) {
   if (options.synthetic_rows > 0) {
     io::SyntheticSpec spec;
     spec.rows = options.synthetic_rows;
@@ -88,41 +81,7 @@ Status LoadData(const BenchOptions& options, Data* data) {
   return Status::Ok();
 }
 
-// The N-thread figure: the whole query set as one batch, best of a few runs (at least 0.5 s of
-// runs, at most 5). The first run also gives the recall.
-Status MeasureBatch(Searcher& searcher, const Data& data, const BenchOptions& options, size_t ef, BenchRow* row) {
-  SearchResults results;
-  double best = 0;
-  double total = 0;
-  for (int run = 0; run < 5 && (run < 2 || total < 0.5); ++run) {
-    const auto start = Clock::now();
-    VECDEX_RETURN_IF_ERROR(searcher.Search(data.queries.view(), options.k, ef, row->threads, &results));
-    const double seconds = SecondsSince(start);
-    total += seconds;
-    if (run == 0) row->recall = RecallAtK(results, data.truth, options.k);
-    best = std::max(best, static_cast<double>(data.queries.rows) / std::max(seconds, 1e-9));
-  }
-  row->qps_nt = best;
-  return Status::Ok();
-}
-
-// The single-thread figure: one query per call, in order, until all are done or the budget is
-// spent (at least 10 queries).
-Status MeasureSingle(Searcher& searcher, const Data& data, const BenchOptions& options, size_t ef, BenchRow* row) {
-  SearchResults results;
-  const size_t dim = data.queries.dim;
-  const auto start = Clock::now();
-  size_t done = 0;
-  while (done < data.queries.rows) {
-    VECDEX_RETURN_IF_ERROR(searcher.Search({data.queries.row(done), 1, dim}, options.k, ef, 1, &results));
-    ++done;
-    if (done >= 10 && SecondsSince(start) > options.max_single_thread_seconds) break;
-  }
-  row->qps_1t = static_cast<double>(done) / std::max(SecondsSince(start), 1e-9);
-  return Status::Ok();
-}
-
-Status MeasureLibrary(Searcher& searcher, const Data& data, const BenchOptions& options, std::ostream& out,
+Status MeasureLibrary(Searcher& searcher, const BenchData& data, const BenchOptions& options, std::ostream& out,
                       std::vector<BenchRow>* rows) {
   const size_t threads = ResolveThreads(options.threads, SIZE_MAX);
   const auto start = Clock::now();
@@ -141,14 +100,54 @@ Status MeasureLibrary(Searcher& searcher, const Data& data, const BenchOptions& 
     row.threads = threads;
     row.build_s = build_seconds;
     row.memory_bytes = searcher.memory_bytes();
-    VECDEX_RETURN_IF_ERROR(MeasureBatch(searcher, data, options, ef, &row));
-    VECDEX_RETURN_IF_ERROR(MeasureSingle(searcher, data, options, ef, &row));
+    const SearchFn search = [&](MatrixView queries, size_t workers, SearchResults* out) {
+      return searcher.Search(queries, options.k, ef, workers, out);
+    };
+    VECDEX_RETURN_IF_ERROR(MeasurePoint(search, data, data.truth, options, &row));
     rows->push_back(row);
+  }
+  if (Index* index = searcher.vecdex_index(); index != nullptr && !rows->empty()) {
+    BenchRow base_row = rows->back();
+    if (!options.filter_selectivity.empty()) {
+      VECDEX_RETURN_IF_ERROR(RunFilteredSweep(*index, data, options, base_row, rows, out));
+    }
+    if (options.churn_fraction > 0) {
+      VECDEX_RETURN_IF_ERROR(RunChurn(*index, data, options, base_row, rows, out));
+    }
   }
   return Status::Ok();
 }
 
 }  // namespace
+
+Status MeasurePoint(const SearchFn& search, const BenchData& data, const GroundTruth& truth,
+                    const BenchOptions& options, BenchRow* row) {
+  SearchResults results;
+  // N threads: the whole query set as one batch, best of 2-5 runs (at least 0.5 s of runs).
+  // The first run also gives the recall.
+  double best = 0;
+  double total = 0;
+  for (int run = 0; run < 5 && (run < 2 || total < 0.5); ++run) {
+    const auto start = Clock::now();
+    VECDEX_RETURN_IF_ERROR(search(data.queries.view(), row->threads, &results));
+    const double seconds = SecondsSince(start);
+    total += seconds;
+    if (run == 0) row->recall = RecallAtK(results, truth, options.k);
+    best = std::max(best, static_cast<double>(data.queries.rows) / std::max(seconds, 1e-9));
+  }
+  row->qps_nt = best;
+  // One thread: one query per call, in order, until all are done or the budget is spent.
+  const size_t dim = data.queries.dim;
+  const auto start = Clock::now();
+  size_t done = 0;
+  while (done < data.queries.rows) {
+    VECDEX_RETURN_IF_ERROR(search({data.queries.row(done), 1, dim}, 1, &results));
+    ++done;
+    if (done >= 10 && SecondsSince(start) > options.max_single_thread_seconds) break;
+  }
+  row->qps_1t = static_cast<double>(done) / std::max(SecondsSince(start), 1e-9);
+  return Status::Ok();
+}
 
 Result<std::vector<size_t>> ParseSizeList(const std::string& text) {
   std::vector<size_t> values;
@@ -169,7 +168,7 @@ Result<std::vector<size_t>> ParseSizeList(const std::string& text) {
 
 Status RunAnnBench(const BenchOptions& options, std::ostream& out) {
   if (options.k == 0) return Status::InvalidArgument("--k must be at least 1");
-  Data data;
+  BenchData data;
   VECDEX_RETURN_IF_ERROR(LoadData(options, &data));
   const size_t threads = ResolveThreads(options.threads, SIZE_MAX);
   out << "data:    " << data.name << ": " << data.base.rows << " x " << data.base.dim << " base, "

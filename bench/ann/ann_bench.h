@@ -35,6 +35,10 @@ struct BenchOptions {
   size_t threads = 0;  // the N of qps_nt; 0 = all cores
   std::vector<std::string> peers;
   std::string csv_path;
+  // vecdex only: a sweep over filters admitting these shares of the points (hashed labels) ...
+  std::vector<double> filter_selectivity;
+  // ... and a churn run: delete this share of the points, measure, re-insert them, measure.
+  double churn_fraction = 0;
   double max_single_thread_seconds = 5.0;  // budget of the one-query-at-a-time loop per point
   bool measure_bandwidth = true;           // flat: STREAM-like read bandwidth next to scan speed
 };
@@ -48,6 +52,7 @@ struct BenchRow {
   size_t threads = 0;
   double build_s = 0;
   size_t memory_bytes = 0;
+  bool main_sweep = true;  // false for the filtered and churn runs (kept out of peer ratios)
 };
 
 Status RunAnnBench(const BenchOptions& options, std::ostream& out);

@@ -46,7 +46,7 @@ std::optional<double> QpsAtRecall(const std::vector<BenchRow>& rows, const std::
                                   bool single_thread) {
   std::vector<std::pair<double, double>> curve;  // (recall, qps)
   for (const BenchRow& r : rows) {
-    if (r.library == library) curve.push_back({r.recall, single_thread ? r.qps_1t : r.qps_nt});
+    if (r.library == library && r.main_sweep) curve.push_back({r.recall, single_thread ? r.qps_1t : r.qps_nt});
   }
   std::sort(curve.begin(), curve.end());
   for (size_t i = 0; i < curve.size(); ++i) {
@@ -64,7 +64,7 @@ namespace {
 
 const BenchRow* FirstOf(const std::vector<BenchRow>& rows, const std::string& library) {
   for (const BenchRow& r : rows) {
-    if (r.library == library) return &r;
+    if (r.library == library && r.main_sweep) return &r;
   }
   return nullptr;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "vecdex/index.h"
 #include "vecdex/status.h"
 #include "vecdex/types.h"
 
@@ -34,6 +35,8 @@ class Searcher {
   virtual size_t memory_bytes() const = 0;
   // Searches all queries with `threads` workers; ef == 0 for indexes without a beam.
   virtual Status Search(MatrixView queries, size_t k, size_t ef, size_t threads, SearchResults* out) = 0;
+  // vecdex's index, for the runs only vecdex supports (filters, deletes); null for peers.
+  virtual Index* vecdex_index() { return nullptr; }
 };
 
 // vecdex's index of config.kind.

@@ -42,6 +42,7 @@ class VecdexSearcher final : public Searcher {
     params.threads = threads;
     return index_->Search(queries, params, out);
   }
+  Index* vecdex_index() override { return index_.get(); }
 
  private:
   std::unique_ptr<Index> index_;

@@ -9,7 +9,7 @@
 namespace vecdex {
 
 Result<GroundTruth> ComputeGroundTruth(MatrixView base, MatrixView queries, Metric metric, size_t k,
-                                       size_t threads) {
+                                       size_t threads, const LabelFilter* filter) {
   if (base.rows > static_cast<size_t>(INT32_MAX)) {
     return Status::InvalidArgument("ground truth ids are int32: too many base rows");
   }
@@ -20,6 +20,7 @@ Result<GroundTruth> ComputeGroundTruth(MatrixView base, MatrixView queries, Metr
   SearchParams params;
   params.k = k;
   params.threads = threads;
+  params.filter = filter;
   SearchResults results;
   VECDEX_RETURN_IF_ERROR(index.Search(queries, params, &results).WithContext("ground truth queries"));
   GroundTruth truth;
@@ -41,6 +42,7 @@ double RecallAtK(const SearchResults& found, const GroundTruth& truth, size_t k)
     const Label* got = found.labels_of(q);
     const size_t width = std::min(k, found.k);
     for (size_t i = 0; i < k; ++i) {
+      if (expected[i] < 0) continue;  // fewer than k matches: nothing to find
       for (size_t j = 0; j < width; ++j) {
         if (got[j] != kNoLabel && got[j] == static_cast<Label>(expected[i])) {
           ++hits;
@@ -49,7 +51,11 @@ double RecallAtK(const SearchResults& found, const GroundTruth& truth, size_t k)
       }
     }
   }
-  return static_cast<double>(hits) / static_cast<double>(found.num_queries * k);
+  size_t wanted = 0;
+  for (size_t q = 0; q < found.num_queries && q < truth.num_queries; ++q) {
+    for (size_t i = 0; i < k; ++i) wanted += truth.row(q)[i] >= 0;
+  }
+  return wanted == 0 ? 1.0 : static_cast<double>(hits) / static_cast<double>(wanted);
 }
 
 }  // namespace vecdex

@@ -19,13 +19,14 @@ struct GroundTruth {
   const int32_t* row(size_t query) const { return ids.data() + query * k; }
 };
 
-// Exact top-k of every query among the base rows (labels = row numbers), using all cores when
-// threads == 0. Errors: InvalidArgument for mismatched dimensions, NaN/Inf, k == 0.
+// Exact top-k of every query among the base rows (labels = row numbers) that `filter` admits
+// (all when null), using all cores when threads == 0. Rows with fewer than k matches are padded
+// with -1. Errors: InvalidArgument for mismatched dimensions, NaN/Inf, k == 0.
 Result<GroundTruth> ComputeGroundTruth(MatrixView base, MatrixView queries, Metric metric, size_t k,
-                                       size_t threads = 0);
+                                       size_t threads = 0, const LabelFilter* filter = nullptr);
 
-// Mean over queries of |found_q ∩ truth_q[:k]| / k, where found rows hold labels (= base row
-// numbers) and `k` <= truth.k. kNoLabel entries count as misses.
+// |found ∩ truth[:k]| summed over queries, over the number of truth ids (-1 padding excluded),
+// where found rows hold labels (= base row numbers). kNoLabel entries count as misses.
 double RecallAtK(const SearchResults& found, const GroundTruth& truth, size_t k);
 
 }  // namespace vecdex

@@ -1,5 +1,6 @@
 #include "bench_command.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -14,7 +15,25 @@ struct BenchArgs {
   std::string synthetic;  // N,DIM,QUERIES
   std::string metric = "l2";
   std::string ef;         // 10,20,40
+  std::string filter_selectivity;  // 0.001,0.01
 };
+
+Result<std::vector<double>> ParseShares(const std::string& text) {
+  std::vector<double> values;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t comma = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, comma - begin);
+    char* end = nullptr;
+    const double value = std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !(value > 0 && value <= 1)) {
+      return Status::InvalidArgument("'" + item + "' in '" + text + "' is not a share in (0, 1]");
+    }
+    values.push_back(value);
+    begin = comma + 1;
+  }
+  return values;
+}
 
 Status Finish(BenchArgs& args) {
   bench::BenchOptions& o = args.options;
@@ -32,6 +51,12 @@ Status Finish(BenchArgs& args) {
   o.index.metric = *metric;
   if (!args.ef.empty()) {
     VECDEX_ASSIGN_OR_RETURN(o.ef, bench::ParseSizeList(args.ef));
+  }
+  if (!args.filter_selectivity.empty()) {
+    VECDEX_ASSIGN_OR_RETURN(o.filter_selectivity, ParseShares(args.filter_selectivity));
+  }
+  if (o.churn_fraction < 0 || o.churn_fraction >= 1) {
+    return Status::InvalidArgument("--churn wants a share in [0, 1)");
   }
   return Status::Ok();
 }
@@ -64,6 +89,10 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--peer", o.peers, "Peer library to run on the same data in the same process (faiss, hnswlib)");
   cmd->add_option("--csv", o.csv_path, "Write one CSV row per measured point");
+  cmd->add_option("--filter-selectivity", args->filter_selectivity,
+                  "vecdex: also sweep filtered searches admitting these shares of the points, e.g. 0.001,0.01,0.1");
+  cmd->add_option("--churn", o.churn_fraction,
+                  "vecdex: delete this share of the points, measure, re-insert, measure (e.g. 0.3)");
   cmd->add_option("--max-1t-seconds", o.max_single_thread_seconds,
                   "Time budget of the single-thread loop per point")
       ->capture_default_str();
