@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "io/file_util.h"
+
 namespace vecdex::io {
 namespace {
 

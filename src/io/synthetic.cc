@@ -10,6 +10,8 @@
 #include <thread>
 #include <utility>
 
+#include "io/file_util.h"
+
 namespace vecdex::io {
 namespace {
 
