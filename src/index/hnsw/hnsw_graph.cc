@@ -1,0 +1,247 @@
+#include "index/hnsw/hnsw_graph.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "index/index_spec.h"
+
+namespace vecdex::hnsw {
+namespace {
+
+size_t PageSize() {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+size_t RoundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// Address space reserved per region when no max_elements hint is given. Large enough for ~100M
+// nodes of dim 128; small enough that sanitizer builds (restricted address ranges) can reserve it.
+constexpr size_t kDefaultReserveBytes = size_t{64} << 30;
+constexpr size_t kMaxSlots = size_t{0xFFFFFFFE};
+
+}  // namespace
+
+Status HnswOptions::Validate() const {
+  if (m < 2 || m > kMaxM) {
+    return Status::InvalidArgument("hnsw: m must be in [2, " + std::to_string(kMaxM) + "], got " + std::to_string(m));
+  }
+  if (ef_construction < 1 || ef_construction > 1'000'000) {
+    return Status::InvalidArgument("hnsw: ef_construction must be in [1, 1000000], got " +
+                                   std::to_string(ef_construction));
+  }
+  if (ef_search < 1 || ef_search > 1'000'000) {
+    return Status::InvalidArgument("hnsw: ef_search must be in [1, 1000000], got " + std::to_string(ef_search));
+  }
+  if (max_level < 1 || max_level > kMaxLevelCap) {
+    return Status::InvalidArgument("hnsw: max_level must be in [1, " + std::to_string(kMaxLevelCap) + "], got " +
+                                   std::to_string(max_level));
+  }
+  if (rerank && storage == Scalar::kF32) {
+    return Status::InvalidArgument("hnsw: rerank needs storage=f16 or storage=int8 (f32 is already exact)");
+  }
+  if (max_elements > kMaxSlots) {
+    return Status::InvalidArgument("hnsw: max_elements must be at most " + std::to_string(kMaxSlots));
+  }
+  return Status::Ok();
+}
+
+std::string HnswOptions::ToSpec() const {
+  std::string s = "hnsw:m=" + std::to_string(m) + ",ef_construction=" + std::to_string(ef_construction) +
+                  ",ef_search=" + std::to_string(ef_search) + ",storage=" + std::string(ScalarName(storage));
+  if (rerank) s += ",rerank=true";
+  s += ",seed=" + std::to_string(seed);
+  if (max_level != 16) s += ",max_level=" + std::to_string(max_level);
+  if (max_elements != 0) s += ",max_elements=" + std::to_string(max_elements);
+  if (build_threads != 0) s += ",build_threads=" + std::to_string(build_threads);
+  return s;
+}
+
+BlockLayout BlockLayout::Make(size_t m, size_t code_bytes) {
+  BlockLayout l;
+  l.m = static_cast<uint32_t>(m);
+  l.m0 = static_cast<uint32_t>(2 * m);
+  l.code_bytes = static_cast<uint32_t>(code_bytes);
+  l.meta_offset = 4 * (1 + l.m0);
+  l.code_offset = l.meta_offset + 4;
+  l.stride = static_cast<uint32_t>(RoundUp(l.code_offset + code_bytes, 4));
+  return l;
+}
+
+// ---------------------------------------------------------------------------- Region
+
+Region::~Region() {
+  if (owned_ && data_ != nullptr) munmap(data_, reserved_);
+}
+
+Result<size_t> Region::Reserve(size_t max_bytes, size_t min_bytes) {
+  size_t bytes = RoundUp(std::max<size_t>(max_bytes, PageSize()), PageSize());
+  min_bytes = RoundUp(std::max<size_t>(min_bytes, PageSize()), PageSize());
+  for (;;) {
+    void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      data_ = static_cast<uint8_t*>(p);
+      reserved_ = bytes;
+      owned_ = true;
+      return bytes;
+    }
+    if (bytes <= min_bytes) {
+      return Status::ResourceExhausted("hnsw: cannot reserve " + std::to_string(bytes) +
+                                       " bytes of address space: " + std::strerror(errno));
+    }
+    bytes = std::max(min_bytes, RoundUp(bytes / 2, PageSize()));
+  }
+}
+
+Status Region::Commit(size_t bytes) {
+  if (bytes <= committed_) return Status::Ok();
+  if (!owned_) return Status::FailedPrecondition("hnsw: a mapped index view is read-only");
+  // Grow geometrically (1/16, at least 64 KiB) so that steady inserts make few system calls
+  // while the committed slack stays small.
+  size_t target = RoundUp(std::max({bytes, committed_ + committed_ / 16, committed_ + (size_t{64} << 10)}), PageSize());
+  target = std::min(target, reserved_);
+  if (target < bytes) {
+    return Status::ResourceExhausted("hnsw: index is full (" + std::to_string(reserved_) +
+                                     " bytes reserved); create it with a larger max_elements");
+  }
+  if (mprotect(data_ + committed_, target - committed_, PROT_READ | PROT_WRITE) != 0) {
+    return Status::ResourceExhausted(std::string("hnsw: cannot commit memory: ") + std::strerror(errno));
+  }
+  committed_ = target;
+  return Status::Ok();
+}
+
+void Region::AdoptView(uint8_t* data, size_t bytes) {
+  if (owned_ && data_ != nullptr) munmap(data_, reserved_);
+  data_ = data;
+  reserved_ = bytes;
+  committed_ = bytes;
+  owned_ = false;
+}
+
+// ---------------------------------------------------------------------------- scratch
+
+void SearchScratch::NewVisit(size_t slots) {
+  if (visited.size() < slots) visited.resize(slots + slots / 4 + 64, 0);
+  if (++tag == 0) {
+    std::fill(visited.begin(), visited.end(), 0);
+    tag = 1;
+  }
+}
+
+std::unique_ptr<SearchScratch> ScratchPool::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_.empty()) {
+      std::unique_ptr<SearchScratch> s = std::move(free_.back());
+      free_.pop_back();
+      return s;
+    }
+  }
+  return std::make_unique<SearchScratch>();
+}
+
+void ScratchPool::Return(std::unique_ptr<SearchScratch> scratch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(std::move(scratch));
+}
+
+size_t ScratchPool::memory_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t bytes = free_.capacity() * sizeof(void*);
+  for (const auto& s : free_) {
+    bytes += sizeof(SearchScratch) + s->visited.capacity() * sizeof(uint16_t) +
+             (s->candidates.capacity() + s->results.capacity() + s->layer.capacity() + s->prune.capacity()) *
+                 sizeof(Candidate) +
+             s->selected.capacity() * sizeof(uint32_t) + s->vector.capacity() * sizeof(float);
+    for (const QueryCode* q : {&s->query, &s->pair_query, &s->node_query}) {
+      bytes += (q->buffer.capacity() + q->scratch.capacity()) * sizeof(float) + q->codes.capacity();
+    }
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------- Graph
+
+Result<std::unique_ptr<Graph>> Graph::Create(size_t dim, Metric metric, const HnswOptions& options,
+                                             const simd::Int8Ranges* ranges) {
+  VECDEX_RETURN_IF_ERROR(options.Validate());
+  if (dim == 0 || dim > kMaxDimension) {
+    return Status::InvalidArgument("hnsw: dimension must be in [1, " + std::to_string(kMaxDimension) + "], got " +
+                                   std::to_string(dim));
+  }
+  std::unique_ptr<Graph> g(new Graph());
+  const simd::KernelTable& kernels = simd::Kernels();
+  g->dim = dim;
+  g->metric = metric;
+  g->options = options;
+  g->level_multiplier = 1.0 / std::log(static_cast<double>(options.m));
+  g->f32 = F32Codec(dim, metric, kernels);
+  g->f16 = F16Codec(dim, metric, kernels);
+  g->i8 = Int8Codec(dim, metric, kernels, ranges != nullptr ? *ranges : simd::TrainInt8Ranges(nullptr, 0, dim));
+  g->keep_raw = options.rerank;
+  // Inner product keeps the augmented coordinate after the code (see AugmentedCodec).
+  const size_t code_bytes = WithCodec(*g, [](const auto& c) { return c.code_bytes(); }) +
+                            (metric == Metric::kInnerProduct ? sizeof(float) : 0);
+  g->layout = BlockLayout::Make(options.m, code_bytes);
+  g->rng.seed(options.seed);
+
+  const size_t want_slots = options.max_elements != 0 ? options.max_elements
+                                                      : std::max<size_t>(1024, kDefaultReserveBytes / g->layout.stride);
+  VECDEX_ASSIGN_OR_RETURN(size_t block_bytes,
+                          g->blocks.Reserve(std::min(want_slots, kMaxSlots) * g->layout.stride, g->layout.stride));
+  g->capacity = block_bytes / g->layout.stride;
+  VECDEX_ASSIGN_OR_RETURN(size_t label_bytes, g->labels.Reserve(g->capacity * sizeof(Label), sizeof(Label)));
+  VECDEX_ASSIGN_OR_RETURN(size_t upper_bytes, g->uppers.Reserve(g->capacity * sizeof(void*), sizeof(void*)));
+  g->capacity = std::min({g->capacity, label_bytes / sizeof(Label), upper_bytes / sizeof(void*)});
+  if (g->keep_raw) {
+    VECDEX_ASSIGN_OR_RETURN(size_t raw_bytes, g->raws.Reserve(g->capacity * dim * sizeof(float), dim * sizeof(float)));
+    g->capacity = std::min(g->capacity, raw_bytes / (dim * sizeof(float)));
+  }
+  return g;
+}
+
+Graph::~Graph() {
+  if (read_only) return;  // upper arrays of a view live in the mapped file
+  const size_t n = num_slots.load();
+  uint32_t** ups = upper_ptrs();
+  for (size_t i = 0; i < n; ++i) delete[] ups[i];
+}
+
+Status Graph::EnsureSlots(size_t slots) {
+  if (slots > capacity) {
+    return Status::ResourceExhausted("hnsw: index is full (" + std::to_string(capacity) +
+                                     " slots); create it with a larger max_elements");
+  }
+  VECDEX_RETURN_IF_ERROR(blocks.Commit(slots * layout.stride));
+  VECDEX_RETURN_IF_ERROR(labels.Commit(slots * sizeof(Label)));
+  VECDEX_RETURN_IF_ERROR(uppers.Commit(slots * sizeof(void*)));
+  if (keep_raw) VECDEX_RETURN_IF_ERROR(raws.Commit(slots * dim * sizeof(float)));
+  return Status::Ok();
+}
+
+int Graph::DrawLevel() {
+  // 1 - U is in (0, 1], so the log is finite.
+  const double u = 1.0 - std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  const double level = -std::log(u) * level_multiplier;
+  return static_cast<int>(std::min<double>(level, static_cast<double>(options.max_level)));
+}
+
+size_t Graph::memory_bytes() const {
+  size_t bytes = sizeof(Graph) + blocks.committed() + labels.committed() + uppers.committed() + raws.committed() +
+                 upper_bytes.load() + scratch.memory_bytes();
+  std::lock_guard<std::mutex> lock(map_mu);
+  // unordered_map: one bucket pointer per bucket plus one heap node (next, key, value, hash).
+  bytes += slot_of.bucket_count() * sizeof(void*) +
+           slot_of.size() * (sizeof(void*) + sizeof(Label) + sizeof(uint32_t) + sizeof(size_t) + 4);
+  bytes += free_slots.capacity() * sizeof(uint32_t);
+  bytes += i8.ranges().offset.capacity() * sizeof(float) * 2;
+  return bytes;
+}
+
+}  // namespace vecdex::hnsw

@@ -1,0 +1,343 @@
+// Node storage and shared state of one HNSW graph.
+//
+// Layout. Every slot (internal id) owns one fixed-size block in a contiguous region:
+//   [u32 layer-0 link count][u32 links[m0]][u32 meta][code bytes (codec)]    (stride: 4-aligned)
+// so the links of layer 0 sit next to the code a search scores right after reading them. The
+// region is reserved once (address space, PROT_NONE) and committed page-wise as slots are added,
+// so a block never moves: a search holds plain pointers while inserts grow the graph, and no lock
+// is needed for growth. Labels (u64), upper-layer link pointers and optional float32 copies (for
+// re-ranking) live in parallel regions indexed by slot. A node of level L > 0 owns one separately
+// allocated array of L lists, each [u32 count][u32 links[m]].
+//
+// Meta word: bits 0-7 level, bit 8 published (the node's block is complete), bit 9 deleted.
+//
+// Concurrency (who may touch what):
+//   - Link lists are written only under the node's stripe lock (LinkLocks). Readers take no lock.
+//     Invariant: every link value is stored with release and loaded with acquire, the count is
+//     stored after the links it covers (release) and loaded first (acquire), and a link value
+//     always names a published node. A reader may see a list mid-rewrite (some old, some new
+//     entries, all valid ids): harmless for a best-effort walk, never a dangling id.
+//   - A slot's code, label, level and upper array are written only while the slot is unreachable
+//     (fresh, or freed after a grace period, see EpochGate) and before its meta is published.
+//   - The entry point (id, level) is one atomic word, changed under entry_mu.
+//   - The deleted bit is set atomically by Remove; searches skip deleted nodes in results but
+//     still walk through them.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "index/hnsw/vector_codes.h"
+#include "vecdex/status.h"
+#include "vecdex/types.h"
+
+namespace vecdex::hnsw {
+
+// Slot number of a node inside one graph; never confused with a Label.
+enum class InternalId : uint32_t {};
+constexpr uint32_t ToRaw(InternalId id) { return static_cast<uint32_t>(id); }
+constexpr InternalId ToId(uint32_t raw) { return static_cast<InternalId>(raw); }
+inline constexpr uint32_t kNoNode = 0xFFFFFFFFu;
+
+// Index parameters (spec options). Validate() explains what is wrong.
+struct HnswOptions {
+  static constexpr size_t kMaxM = 128;
+  static constexpr size_t kMaxLevelCap = 32;
+  size_t m = 16;                 // links per node on layers >= 1; layer 0 keeps 2m
+  size_t ef_construction = 200;  // beam width while inserting
+  size_t ef_search = 100;        // default beam width of a query (SearchParams::ef overrides)
+  Scalar storage = Scalar::kF32;
+  bool rerank = false;       // f16/int8: keep float32 beside the codes and re-score results
+  uint64_t seed = 100;       // level generator
+  size_t max_level = 16;     // cap on the number of layers above 0
+  size_t max_elements = 0;   // address space hint (slots); 0 = automatic
+  size_t build_threads = 0;  // batch Add workers; 0 = all cores; 1 = deterministic build
+
+  Status Validate() const;
+  // The spec string that rebuilds an equivalent empty index.
+  std::string ToSpec() const;
+};
+
+struct BlockLayout {
+  uint32_t m = 0;   // max links per upper list
+  uint32_t m0 = 0;  // max links on layer 0
+  uint32_t code_bytes = 0;
+  uint32_t meta_offset = 0;  // bytes
+  uint32_t code_offset = 0;
+  uint32_t stride = 0;  // block size, multiple of 4
+  static BlockLayout Make(size_t m, size_t code_bytes);
+};
+
+inline constexpr uint32_t kMetaLevelMask = 0xFFu;
+inline constexpr uint32_t kMetaPublished = 1u << 8;
+inline constexpr uint32_t kMetaDeleted = 1u << 9;
+
+// Address space reserved once and committed as it grows; never moves. Or a read-only view of
+// memory owned elsewhere (a mapped file).
+class Region {
+ public:
+  Region() = default;
+  ~Region();
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+
+  // Reserves up to `max_bytes` (retrying smaller when the address space is short); returns the
+  // bytes reserved. Errors: ResourceExhausted when not even `min_bytes` can be reserved.
+  Result<size_t> Reserve(size_t max_bytes, size_t min_bytes);
+  // Makes [0, bytes) readable and writable (zero-filled when new). Writers only, serialized.
+  // Errors: ResourceExhausted beyond the reservation or when the OS refuses.
+  Status Commit(size_t bytes);
+  void AdoptView(uint8_t* data, size_t bytes);
+
+  uint8_t* data() const { return data_; }
+  size_t committed() const { return committed_; }
+  size_t reserved() const { return reserved_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t reserved_ = 0;
+  size_t committed_ = 0;
+  bool owned_ = false;
+};
+
+// Striped spinlocks guarding link lists. A thread holds at most one at a time.
+class LinkLocks {
+ public:
+  static constexpr size_t kStripes = 1 << 14;
+  void Lock(uint32_t id) {
+    std::atomic<uint8_t>& l = locks_[id & (kStripes - 1)];
+    while (l.exchange(1, std::memory_order_acquire) != 0) {
+      while (l.load(std::memory_order_relaxed) != 0) std::this_thread::yield();
+    }
+  }
+  void Unlock(uint32_t id) { locks_[id & (kStripes - 1)].store(0, std::memory_order_release); }
+
+ private:
+  std::atomic<uint8_t> locks_[kStripes] = {};
+};
+
+class LinkGuard {
+ public:
+  LinkGuard(LinkLocks& locks, uint32_t id) : locks_(locks), id_(id) { locks_.Lock(id_); }
+  ~LinkGuard() { locks_.Unlock(id_); }
+  LinkGuard(const LinkGuard&) = delete;
+  LinkGuard& operator=(const LinkGuard&) = delete;
+
+ private:
+  LinkLocks& locks_;
+  uint32_t id_;
+};
+
+// Grace periods for slot reuse. Searches Enter/Exit; a writer that made slots unreachable calls
+// WaitForReaders(), after which no search that could still hold those slots is running.
+class EpochGate {
+ public:
+  uint64_t Enter() {
+    for (;;) {
+      const uint64_t e = epoch_.load();
+      active_[e & 1].fetch_add(1);
+      if (epoch_.load() == e) return e;
+      active_[e & 1].fetch_sub(1);
+    }
+  }
+  void Exit(uint64_t e) { active_[e & 1].fetch_sub(1); }
+  // Flips the epoch and waits until every reader of the old epoch has left. Writers only.
+  void WaitForReaders() {
+    for (int round = 0; round < 2; ++round) {
+      const uint64_t old = epoch_.fetch_add(1);
+      while (active_[old & 1].load() != 0) std::this_thread::yield();
+    }
+  }
+
+ private:
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<int64_t> active_[2] = {0, 0};
+};
+
+class ReaderScope {
+ public:
+  explicit ReaderScope(EpochGate& gate) : gate_(gate), epoch_(gate.Enter()) {}
+  ~ReaderScope() { gate_.Exit(epoch_); }
+  ReaderScope(const ReaderScope&) = delete;
+  ReaderScope& operator=(const ReaderScope&) = delete;
+
+ private:
+  EpochGate& gate_;
+  uint64_t epoch_;
+};
+
+struct Candidate {
+  float distance;
+  uint32_t id;
+};
+
+// Per-search working memory, pooled so the hot path never allocates in steady state.
+struct SearchScratch {
+  std::vector<uint16_t> visited;  // visited[id] == tag  <=>  id seen in the current search
+  uint16_t tag = 0;
+  std::vector<Candidate> candidates;  // min-heap by distance
+  std::vector<Candidate> results;     // max-heap by distance
+  QueryCode query;
+  QueryCode pair_query;            // node-to-node distances (heuristic)
+  QueryCode node_query;            // the node whose list is being pruned
+  std::vector<Candidate> layer;    // sorted result of one layer / prune candidates
+  std::vector<uint32_t> selected;  // heuristic output
+  std::vector<Candidate> prune;    // candidates of a reverse-link prune
+  std::vector<float> vector;       // normalized input vector
+  size_t distance_count = 0;
+
+  // Starts a new search over `slots` ids: a fresh tag, clearing the table only on wrap-around.
+  void NewVisit(size_t slots);
+  void Visit(uint32_t id) { visited[id] = tag; }
+  bool Visited(uint32_t id) {
+    if (id >= visited.size()) visited.resize(static_cast<size_t>(id) * 2 + 1, 0);
+    return visited[id] == tag;
+  }
+};
+
+class ScratchPool {
+ public:
+  std::unique_ptr<SearchScratch> Take();
+  void Return(std::unique_ptr<SearchScratch> scratch);
+  size_t memory_bytes() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<SearchScratch>> free_;  // guarded by mu_
+};
+
+class ScratchLease {
+ public:
+  explicit ScratchLease(ScratchPool& pool) : pool_(pool), scratch_(pool.Take()) {}
+  ~ScratchLease() { pool_.Return(std::move(scratch_)); }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  SearchScratch& operator*() { return *scratch_; }
+  SearchScratch* operator->() { return scratch_.get(); }
+
+ private:
+  ScratchPool& pool_;
+  std::unique_ptr<SearchScratch> scratch_;
+};
+
+// One HNSW graph: storage, links, labels, entry point. Owned by HnswIndex through a shared_ptr
+// so that Compact can swap in a rebuilt graph while searches finish on the old one.
+// An internal aggregate of src/index/hnsw, not an API: its fields are public so that the
+// algorithm files (build, search, io) read them without accessor boilerplate; each field says
+// who may write it. Configuration fields are set by Create/Open before the graph is shared.
+class Graph {
+ public:
+  // Errors: ResourceExhausted when the address space cannot be reserved.
+  static Result<std::unique_ptr<Graph>> Create(size_t dim, Metric metric, const HnswOptions& options,
+                                               const simd::Int8Ranges* ranges);
+  ~Graph();
+
+  // ---- immutable configuration
+  size_t dim = 0;
+  Metric metric = Metric::kL2;
+  HnswOptions options;
+  BlockLayout layout;
+  double level_multiplier = 0;  // 1 / ln(m)
+  size_t capacity = 0;          // slots the reservation can hold
+  F32Codec f32;                 // always valid: rerank and exact scoring from float32
+  F16Codec f16;
+  Int8Codec i8;
+  bool keep_raw = false;  // float32 copies beside the codes (rerank)
+  // Inner product: norm bound of the augmented build space (see AugmentedCodec). Set while the
+  // graph is empty under the exclusive writer lock; read only by writers.
+  float ip_phi = 0.0f;
+  bool read_only = false;         // a mapped file view
+  std::shared_ptr<void> mapping;  // the mapped file of a view (released after the regions)
+
+  // ---- node access (see the file comment for the rules)
+  uint8_t* block(uint32_t id) const { return blocks.data() + static_cast<size_t>(id) * layout.stride; }
+  uint32_t* links0(uint32_t id) const { return reinterpret_cast<uint32_t*>(block(id)); }
+  // [count][links...] of `level` >= 1.
+  uint32_t* upper_links(uint32_t id, int level) const {
+    return upper_ptrs()[id] + static_cast<size_t>(level - 1) * (layout.m + 1);
+  }
+  uint32_t* links(uint32_t id, int level) const { return level == 0 ? links0(id) : upper_links(id, level); }
+  uint32_t max_links(int level) const { return level == 0 ? layout.m0 : layout.m; }
+  uint32_t meta(uint32_t id) const {
+    return std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(block(id) + layout.meta_offset))
+        .load(std::memory_order_acquire);
+  }
+  std::atomic_ref<uint32_t> meta_ref(uint32_t id) const {
+    return std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(block(id) + layout.meta_offset));
+  }
+  int level(uint32_t id) const { return static_cast<int>(meta(id) & kMetaLevelMask); }
+  const uint8_t* code(uint32_t id) const { return block(id) + layout.code_offset; }
+  uint8_t* mutable_code(uint32_t id) const { return block(id) + layout.code_offset; }
+  Label label(uint32_t id) const { return reinterpret_cast<const Label*>(labels.data())[id]; }
+  const float* raw(uint32_t id) const {
+    return reinterpret_cast<const float*>(raws.data()) + static_cast<size_t>(id) * dim;
+  }
+  uint32_t** upper_ptrs() const { return reinterpret_cast<uint32_t**>(uppers.data()); }
+
+  // Entry point packed as (level << 32 | id); kNoNode id when empty.
+  static uint64_t PackEntry(uint32_t id, int level) { return (static_cast<uint64_t>(level) << 32) | id; }
+  uint32_t entry_id() const { return static_cast<uint32_t>(entry.load(std::memory_order_acquire)); }
+
+  // Makes slot ids [0, slots) addressable. Caller holds map_mu.
+  Status EnsureSlots(size_t slots);
+  size_t memory_bytes() const;
+  // Draws a level from the seeded generator (-ln(U) / ln(m), capped). Caller holds map_mu.
+  int DrawLevel();
+
+  // ---- mutable state
+  Region blocks, labels, uppers, raws;
+  LinkLocks locks;
+  std::atomic<uint64_t> entry{PackEntry(kNoNode, 0)};
+  std::mutex entry_mu;                 // serializes entry changes (readers load `entry`)
+  std::atomic<uint32_t> num_slots{0};  // high-water mark of used slots
+  std::atomic<size_t> live_count{0};
+  std::atomic<size_t> deleted_count{0};  // tombstones not yet freed
+  std::atomic<size_t> upper_bytes{0};
+  mutable EpochGate gate;  // searches (const) register as readers
+  mutable ScratchPool scratch;
+
+  mutable std::mutex map_mu;                    // guards the fields below
+  std::unordered_map<Label, uint32_t> slot_of;  // live labels only
+  std::vector<uint32_t> free_slots;             // unreachable, past their grace period
+  std::mt19937_64 rng;
+
+ private:
+  Graph() = default;
+};
+
+// Runs fn(codec) with the codec of the graph's storage.
+template <typename Fn>
+decltype(auto) WithCodec(const Graph& g, Fn&& fn) {
+  switch (g.options.storage) {
+    case Scalar::kF16:
+      return fn(g.f16);
+    case Scalar::kInt8:
+      return fn(g.i8);
+    case Scalar::kF32:
+      break;
+  }
+  return fn(g.f32);
+}
+
+// Reads a link-list count / link with the ordering of the file comment's invariant.
+inline uint32_t LoadCount(const uint32_t* list) {
+  return std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(list)).load(std::memory_order_acquire);
+}
+inline uint32_t LoadLink(const uint32_t* list, uint32_t i) {
+  return std::atomic_ref<uint32_t>(const_cast<uint32_t*>(list)[1 + i]).load(std::memory_order_acquire);
+}
+// Rewrites a list (caller holds the node's lock): links first, then the count.
+inline void StoreList(uint32_t* list, const uint32_t* ids, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) std::atomic_ref<uint32_t>(list[1 + i]).store(ids[i], std::memory_order_release);
+  std::atomic_ref<uint32_t>(list[0]).store(n, std::memory_order_release);
+}
+
+}  // namespace vecdex::hnsw

@@ -1,0 +1,607 @@
+// Save, Load and View of an HNSW index: one versioned, checksummed file, byte layout in
+// docs/format/hnsw.md. Every field read from a file is validated before the graph is used, so a
+// truncated or corrupt file is a Corruption status naming what is wrong, never a crash.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "index/hnsw/hnsw_index.h"
+
+namespace vecdex {
+
+using hnsw::Graph;
+
+namespace {
+
+constexpr char kMagic[8] = {'V', 'D', 'X', 'H', 'N', 'S', 'W', '1'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kHeaderBytes = 128;
+constexpr size_t kSectionEntryBytes = 32;
+constexpr size_t kSectionAlign = 64;
+constexpr uint8_t kFlagKeepRaw = 1;
+constexpr uint8_t kFlagCalibrated = 2;
+
+// Persisted section kinds: values are never renumbered.
+enum class SectionKind : uint32_t {
+  kRanges = 1,  // int8 offsets then scales, dim floats each
+  kBlocks = 2,  // num_slots node blocks
+  kLabels = 3,  // num_slots u64
+  kUpper = 4,   // records (u32 id, u32 level, level * (m + 1) u32) for nodes of level > 0
+  kRaw = 5,     // num_slots * dim float32 (rerank)
+};
+constexpr SectionKind kSectionOrder[] = {SectionKind::kRanges, SectionKind::kBlocks, SectionKind::kLabels,
+                                         SectionKind::kUpper, SectionKind::kRaw};
+
+const char* SectionName(SectionKind kind) {
+  switch (kind) {
+    case SectionKind::kRanges:
+      return "ranges";
+    case SectionKind::kBlocks:
+      return "blocks";
+    case SectionKind::kLabels:
+      return "labels";
+    case SectionKind::kUpper:
+      return "upper links";
+    case SectionKind::kRaw:
+      return "raw vectors";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------- CRC32C
+
+uint32_t Crc32cTableByte(uint32_t crc, const uint8_t* p, size_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return crc;
+}
+
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t crc, const uint8_t* p, size_t n) {
+  uint64_t c = crc;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; --n, ++p) c32 = __builtin_ia32_crc32qi(c32, *p);
+  return c32;
+}
+
+// CRC-32C (Castagnoli) of `n` bytes, the SSE4.2 instruction when the CPU has it.
+uint32_t Crc32c(const void* data, size_t n) {
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  const uint32_t crc = hardware ? Crc32cHardware(0xFFFFFFFFu, p, n) : Crc32cTableByte(0xFFFFFFFFu, p, n);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+// ---------------------------------------------------------------------------- little-endian fields
+
+static_assert(std::endian::native == std::endian::little, "the file format is little-endian; add byte swaps");
+
+template <typename T>
+void Put(uint8_t* at, T value) {
+  std::memcpy(at, &value, sizeof(T));
+}
+template <typename T>
+T Get(const uint8_t* at) {
+  T value;
+  std::memcpy(&value, at, sizeof(T));
+  return value;
+}
+
+size_t AlignUp(size_t v) { return (v + kSectionAlign - 1) / kSectionAlign * kSectionAlign; }
+
+struct Section {
+  SectionKind kind;
+  const uint8_t* data;  // save: the bytes to write
+  uint64_t offset;
+  uint64_t length;
+  uint32_t crc;
+};
+
+// ---------------------------------------------------------------------------- writing
+
+class FileWriter {
+ public:
+  explicit FileWriter(std::string path) : path_(std::move(path)) {}
+  ~FileWriter() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Open() {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return fd_ < 0 ? Error("cannot create") : Status::Ok();
+  }
+  Status WriteAt(uint64_t offset, const void* data, size_t n) {
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t{1} << 30), static_cast<off_t>(offset));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return Error("write failed");
+      p += w;
+      n -= static_cast<size_t>(w);
+      offset += static_cast<uint64_t>(w);
+    }
+    return Status::Ok();
+  }
+  Status Truncate(uint64_t size) {
+    return ::ftruncate(fd_, static_cast<off_t>(size)) == 0 ? Status::Ok() : Error("truncate failed");
+  }
+  Status SyncAndClose() {
+    if (::fsync(fd_) != 0) return Error("fsync failed");
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return Error("close failed");
+    return Status::Ok();
+  }
+  Status Error(const char* what) const {
+    return Status::IOError("hnsw file " + path_ + ": " + what + ": " + std::strerror(errno));
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+Status SyncDirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("hnsw: cannot open directory " + dir + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Status::IOError("hnsw: cannot sync directory " + dir + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+std::vector<uint8_t> EncodeUpper(const Graph& g, uint32_t slots) {
+  std::vector<uint8_t> out;
+  const size_t list_words = g.layout.m + 1;
+  for (uint32_t id = 0; id < slots; ++id) {
+    const uint32_t meta = g.meta(id);
+    const uint32_t level = meta & hnsw::kMetaLevelMask;
+    if ((meta & hnsw::kMetaPublished) == 0 || level == 0) continue;
+    const size_t at = out.size();
+    out.resize(at + 8 + level * list_words * 4);
+    Put<uint32_t>(out.data() + at, id);
+    Put<uint32_t>(out.data() + at + 4, level);
+    std::memcpy(out.data() + at + 8, g.upper_ptrs()[id], level * list_words * 4);
+  }
+  return out;
+}
+
+void EncodeHeader(const Graph& g, bool calibrated, uint32_t slots, size_t sections, uint8_t* h) {
+  std::memset(h, 0, kHeaderBytes);
+  std::memcpy(h, kMagic, 8);
+  Put<uint32_t>(h + 8, kFormatVersion);
+  Put<uint32_t>(h + 12, kHeaderBytes);
+  h[16] = static_cast<uint8_t>(g.metric);
+  h[17] = static_cast<uint8_t>(g.options.storage);
+  h[18] = static_cast<uint8_t>((g.keep_raw ? kFlagKeepRaw : 0) | (calibrated ? kFlagCalibrated : 0));
+  Put<uint32_t>(h + 20, static_cast<uint32_t>(g.dim));
+  Put<uint32_t>(h + 24, static_cast<uint32_t>(g.options.m));
+  Put<uint32_t>(h + 28, static_cast<uint32_t>(g.options.ef_construction));
+  Put<uint32_t>(h + 32, static_cast<uint32_t>(g.options.ef_search));
+  Put<uint32_t>(h + 36, static_cast<uint32_t>(g.options.max_level));
+  Put<uint64_t>(h + 40, g.options.seed);
+  Put<uint64_t>(h + 48, slots);
+  const uint64_t entry = g.entry.load();
+  Put<uint32_t>(h + 56, static_cast<uint32_t>(entry));
+  Put<uint32_t>(h + 60, static_cast<uint32_t>(entry >> 32));
+  Put<uint32_t>(h + 64, g.layout.stride);
+  Put<uint32_t>(h + 68, g.layout.code_bytes);
+  Put<float>(h + 72, g.ip_phi);
+  Put<uint32_t>(h + 76, static_cast<uint32_t>(sections));
+  Put<uint64_t>(h + 80, g.live_count.load());
+  Put<uint64_t>(h + 88, g.deleted_count.load());
+  Put<uint32_t>(h + 124, Crc32c(h, 124));
+}
+
+}  // namespace
+
+Status HnswIndex::Save(const std::string& path) const {
+  // Writers wait (the file is one consistent state); searches go on.
+  std::unique_lock<std::shared_mutex> exclusive(write_mu_);
+  std::shared_ptr<Graph> g = graph();
+  const uint32_t slots = g->num_slots.load();
+  const std::vector<uint8_t> upper = EncodeUpper(*g, slots);
+  std::vector<float> ranges;
+  if (g->options.storage == Scalar::kInt8) {
+    ranges = g->i8.ranges().offset;
+    ranges.insert(ranges.end(), g->i8.ranges().scale.begin(), g->i8.ranges().scale.end());
+  }
+  std::vector<Section> sections = {
+      {SectionKind::kRanges, reinterpret_cast<const uint8_t*>(ranges.data()), 0, ranges.size() * sizeof(float), 0},
+      {SectionKind::kBlocks, g->blocks.data(), 0, uint64_t{slots} * g->layout.stride, 0},
+      {SectionKind::kLabels, g->labels.data(), 0, uint64_t{slots} * sizeof(Label), 0},
+      {SectionKind::kUpper, upper.data(), 0, upper.size(), 0},
+      {SectionKind::kRaw, g->raws.data(), 0, g->keep_raw ? uint64_t{slots} * g->dim * sizeof(float) : 0, 0},
+  };
+  uint64_t offset = AlignUp(kHeaderBytes + sections.size() * kSectionEntryBytes);
+  std::vector<uint8_t> head(offset, 0);
+  for (size_t i = 0; i < sections.size(); ++i) {
+    Section& s = sections[i];
+    s.offset = offset;
+    s.crc = Crc32c(s.data, s.length);
+    offset = AlignUp(offset + s.length);
+    uint8_t* e = head.data() + kHeaderBytes + i * kSectionEntryBytes;
+    Put<uint32_t>(e, static_cast<uint32_t>(s.kind));
+    Put<uint64_t>(e + 8, s.offset);
+    Put<uint64_t>(e + 16, s.length);
+    Put<uint32_t>(e + 24, s.crc);
+    Put<uint32_t>(e + 28, Crc32c(e, 28));
+  }
+  EncodeHeader(*g, calibrated_.load(), slots, sections.size(), head.data());
+
+  const std::string temp = path + ".tmp";
+  FileWriter out(temp);
+  VECDEX_RETURN_IF_ERROR(out.Open());
+  VECDEX_RETURN_IF_ERROR(out.WriteAt(0, head.data(), head.size()));
+  for (const Section& s : sections) {
+    if (s.length > 0) VECDEX_RETURN_IF_ERROR(out.WriteAt(s.offset, s.data, s.length));
+  }
+  // The file ends at the last section's aligned end, so a reader can check the exact size.
+  VECDEX_RETURN_IF_ERROR(out.Truncate(offset));
+  VECDEX_RETURN_IF_ERROR(out.SyncAndClose());
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return Status::IOError("hnsw file " + path + ": rename failed: " + std::strerror(errno));
+  }
+  return SyncDirectoryOf(path);
+}
+
+}  // namespace vecdex
+
+// ---------------------------------------------------------------------------- reading
+
+namespace vecdex {
+namespace {
+
+struct FileInfo {
+  Metric metric;
+  hnsw::HnswOptions options;
+  bool calibrated;
+  size_t dim;
+  uint32_t slots;
+  uint32_t entry_id;
+  uint32_t entry_level;
+  float ip_phi;
+  uint64_t live;
+  uint64_t deleted;
+  Section sections[std::size(kSectionOrder)];
+  const Section& section(SectionKind kind) const { return sections[static_cast<size_t>(kind) - 1]; }
+};
+
+class Reader {
+ public:
+  Reader(std::string path, const uint8_t* data, uint64_t size) : path_(std::move(path)), data_(data), size_(size) {}
+  Status Corrupt(const std::string& what) const { return Status::Corruption("hnsw file " + path_ + ": " + what); }
+  Result<FileInfo> ParseHeader() const;
+  // Checksum of one section; Corruption naming it on mismatch.
+  Status VerifySection(const Section& s) const {
+    if (Crc32c(data_ + s.offset, s.length) != s.crc) {
+      return Corrupt(std::string("checksum mismatch in ") + SectionName(s.kind) + " section");
+    }
+    return Status::Ok();
+  }
+  const uint8_t* at(uint64_t offset) const { return data_ + offset; }
+
+ private:
+  Status ParseSectionTable(FileInfo* info, size_t code_bytes) const;
+  std::string path_;
+  const uint8_t* data_;
+  uint64_t size_;
+};
+
+Result<FileInfo> Reader::ParseHeader() const {
+  if (size_ < kHeaderBytes) {
+    return Corrupt("truncated: the header needs " + std::to_string(kHeaderBytes) + " bytes, the file has " +
+                   std::to_string(size_));
+  }
+  const uint8_t* h = data_;
+  if (std::memcmp(h, kMagic, 8) != 0) return Corrupt("bad magic: not an hnsw index file");
+  if (Get<uint32_t>(h + 124) != Crc32c(h, 124)) return Corrupt("checksum mismatch in header");
+  if (Get<uint32_t>(h + 8) != kFormatVersion) {
+    return Corrupt("unsupported format version " + std::to_string(Get<uint32_t>(h + 8)));
+  }
+  FileInfo info{};
+  if (h[16] > 2 || h[17] > 2) return Corrupt("header: unknown metric or storage");
+  info.metric = static_cast<Metric>(h[16]);
+  info.options.storage = static_cast<Scalar>(h[17]);
+  info.options.rerank = (h[18] & kFlagKeepRaw) != 0;
+  info.calibrated = (h[18] & kFlagCalibrated) != 0;
+  info.dim = Get<uint32_t>(h + 20);
+  info.options.m = Get<uint32_t>(h + 24);
+  info.options.ef_construction = Get<uint32_t>(h + 28);
+  info.options.ef_search = Get<uint32_t>(h + 32);
+  info.options.max_level = Get<uint32_t>(h + 36);
+  info.options.seed = Get<uint64_t>(h + 40);
+  const uint64_t slots = Get<uint64_t>(h + 48);
+  info.entry_id = Get<uint32_t>(h + 56);
+  info.entry_level = Get<uint32_t>(h + 60);
+  info.ip_phi = Get<float>(h + 72);
+  info.live = Get<uint64_t>(h + 80);
+  info.deleted = Get<uint64_t>(h + 88);
+  Status valid = info.options.Validate();
+  if (!valid.ok()) return Corrupt("header: " + valid.message());
+  if (info.dim == 0 || info.dim > kMaxDimension) return Corrupt("header: dimension " + std::to_string(info.dim));
+  if (slots > 0xFFFFFFFEu) return Corrupt("header: slot count " + std::to_string(slots));
+  info.slots = static_cast<uint32_t>(slots);
+  if (!(info.ip_phi >= 0.0f) || !std::isfinite(info.ip_phi)) return Corrupt("header: bad inner-product norm bound");
+  if (info.entry_level > info.options.max_level) return Corrupt("header: entry level beyond max_level");
+  if (info.entry_id != hnsw::kNoNode && info.entry_id >= info.slots) return Corrupt("header: entry point out of range");
+  if (Get<uint32_t>(h + 76) != std::size(kSectionOrder)) return Corrupt("header: unexpected section count");
+  // The codec decides the code size: recompute it rather than trusting the file.
+  const size_t code_bytes = (info.options.storage == Scalar::kF32   ? info.dim * 4
+                             : info.options.storage == Scalar::kF16 ? info.dim * 2
+                                                                    : 4 + info.dim) +
+                            (info.metric == Metric::kInnerProduct ? 4 : 0);
+  const hnsw::BlockLayout layout = hnsw::BlockLayout::Make(info.options.m, code_bytes);
+  if (Get<uint32_t>(h + 64) != layout.stride || Get<uint32_t>(h + 68) != layout.code_bytes) {
+    return Corrupt("header: block layout does not match the parameters");
+  }
+  VECDEX_RETURN_IF_ERROR(ParseSectionTable(&info, layout.stride));
+  return info;
+}
+
+Status Reader::ParseSectionTable(FileInfo* info, size_t stride) const {
+  const size_t table_end = kHeaderBytes + std::size(kSectionOrder) * kSectionEntryBytes;
+  if (size_ < table_end) return Corrupt("truncated: the section table ends at " + std::to_string(table_end));
+  const uint64_t slots = info->slots;
+  for (size_t i = 0; i < std::size(kSectionOrder); ++i) {
+    const uint8_t* e = data_ + kHeaderBytes + i * kSectionEntryBytes;
+    const SectionKind kind = kSectionOrder[i];
+    if (Get<uint32_t>(e + 28) != Crc32c(e, 28)) {
+      return Corrupt(std::string("checksum mismatch in the section table entry of ") + SectionName(kind));
+    }
+    if (Get<uint32_t>(e) != static_cast<uint32_t>(kind)) return Corrupt("section table: unexpected section order");
+    Section& s = info->sections[i];
+    s.kind = kind;
+    s.offset = Get<uint64_t>(e + 8);
+    s.length = Get<uint64_t>(e + 16);
+    s.crc = Get<uint32_t>(e + 24);
+    uint64_t expected = s.length;
+    switch (kind) {
+      case SectionKind::kRanges:
+        expected = info->options.storage == Scalar::kInt8 ? 2 * info->dim * 4 : 0;
+        break;
+      case SectionKind::kBlocks:
+        expected = slots * stride;
+        break;
+      case SectionKind::kLabels:
+        expected = slots * sizeof(Label);
+        break;
+      case SectionKind::kUpper:
+        expected = s.length % 4 == 0 ? s.length : s.length + 1;
+        break;
+      case SectionKind::kRaw:
+        expected = info->options.rerank ? slots * info->dim * 4 : 0;
+        break;
+    }
+    if (s.length != expected) return Corrupt(std::string(SectionName(kind)) + " section has a wrong length");
+    if (s.offset % kSectionAlign != 0 || s.offset < table_end) {
+      return Corrupt(std::string(SectionName(kind)) + " section has a bad offset");
+    }
+    if (s.offset > size_ || s.length > size_ - s.offset) {
+      return Corrupt(std::string("truncated: the ") + SectionName(kind) + " section ends at " +
+                     std::to_string(s.offset + s.length) + ", the file has " + std::to_string(size_) + " bytes");
+    }
+  }
+  // Sections follow each other at aligned offsets with zero padding, and the file ends at the
+  // last one's aligned end: every byte of the file is checked by something.
+  uint64_t expected_offset = AlignUp(table_end);
+  uint64_t previous_end = table_end;
+  for (const Section& s : info->sections) {
+    if (s.offset != expected_offset) return Corrupt(std::string(SectionName(s.kind)) + " section is misplaced");
+    for (uint64_t i = previous_end; i < s.offset; ++i) {
+      if (data_[i] != 0) return Corrupt(std::string("nonzero padding before the ") + SectionName(s.kind) + " section");
+    }
+    previous_end = s.offset + s.length;
+    expected_offset = AlignUp(previous_end);
+  }
+  if (size_ < expected_offset) {
+    return Corrupt("truncated: the file has " + std::to_string(size_) + " bytes, expected " +
+                   std::to_string(expected_offset));
+  }
+  if (size_ > expected_offset) return Corrupt("trailing bytes after the last section");
+  for (uint64_t i = previous_end; i < size_; ++i) {
+    if (data_[i] != 0) return Corrupt("nonzero padding at the end of the file");
+  }
+  return Status::Ok();
+}
+
+// Points the upper-link table at the records of the upper section (mapped) or at copies.
+Status AttachUpper(const Reader& reader, const FileInfo& info, bool copy, Graph* g) {
+  const Section& s = info.section(SectionKind::kUpper);
+  const uint8_t* p = reader.at(s.offset);
+  const uint8_t* end = p + s.length;
+  const size_t list_words = info.options.m + 1;
+  int64_t previous = -1;
+  while (p < end) {
+    if (end - p < 8) return reader.Corrupt("upper links section: truncated record");
+    const uint32_t id = Get<uint32_t>(p);
+    const uint32_t level = Get<uint32_t>(p + 4);
+    if (static_cast<int64_t>(id) <= previous || id >= info.slots)
+      return reader.Corrupt("upper links section: bad node id");
+    if (level == 0 || level > info.options.max_level) return reader.Corrupt("upper links section: bad level");
+    // Invariant relied on by every walk: a node's upper array holds exactly its level's lists.
+    if ((g->meta(id) & ~hnsw::kMetaDeleted) != (level | hnsw::kMetaPublished)) {
+      return reader.Corrupt("upper links section: node " + std::to_string(id) + " does not match its block");
+    }
+    const size_t bytes = level * list_words * 4;
+    if (static_cast<size_t>(end - p - 8) < bytes) return reader.Corrupt("upper links section: truncated record");
+    uint32_t* lists = const_cast<uint32_t*>(reinterpret_cast<const uint32_t*>(p + 8));
+    if (copy) {
+      lists = new uint32_t[level * list_words];
+      std::memcpy(lists, p + 8, bytes);
+      g->upper_bytes.fetch_add(bytes);
+    }
+    g->upper_ptrs()[id] = lists;
+    previous = id;
+    p += 8 + bytes;
+  }
+  return Status::Ok();
+}
+
+// Checks that every list names existing, published nodes of a high enough level, so that no
+// walk over the loaded graph can leave it. Fills the counters, label map and free list.
+Status ValidateGraph(const Reader& reader, const FileInfo& info, Graph* g) {
+  std::lock_guard<std::mutex> lock(g->map_mu);
+  size_t live = 0, deleted = 0;
+  for (uint32_t id = 0; id < info.slots; ++id) {
+    const uint32_t meta = g->meta(id);
+    if ((meta & ~(hnsw::kMetaLevelMask | hnsw::kMetaPublished | hnsw::kMetaDeleted)) != 0) {
+      return reader.Corrupt("blocks section: node " + std::to_string(id) + " has unknown flags");
+    }
+    if ((meta & hnsw::kMetaPublished) == 0) {
+      g->free_slots.push_back(id);
+      continue;
+    }
+    const int level = static_cast<int>(meta & hnsw::kMetaLevelMask);
+    if (level > static_cast<int>(info.options.max_level) || (level > 0) != (g->upper_ptrs()[id] != nullptr)) {
+      return reader.Corrupt("blocks section: node " + std::to_string(id) + " has a bad level");
+    }
+    for (int l = 0; l <= level; ++l) {
+      const uint32_t* list = g->links(id, l);
+      if (list[0] > g->max_links(l)) return reader.Corrupt("node " + std::to_string(id) + ": too many links");
+      for (uint32_t i = 0; i < list[0]; ++i) {
+        const uint32_t to = list[1 + i];
+        if (to >= info.slots || (g->meta(to) & hnsw::kMetaPublished) == 0 || g->level(to) < l) {
+          return reader.Corrupt("node " + std::to_string(id) + " links to a missing node at layer " +
+                                std::to_string(l));
+        }
+      }
+    }
+    if (meta & hnsw::kMetaDeleted) {
+      ++deleted;
+    } else {
+      ++live;
+      if (!g->slot_of.emplace(g->label(id), id).second) return reader.Corrupt("labels section: a label repeats");
+    }
+  }
+  if (live != info.live || deleted != info.deleted)
+    return reader.Corrupt("header: node counts do not match the blocks");
+  const bool any = live + deleted > 0;
+  if (any != (info.entry_id != hnsw::kNoNode) ||
+      (any && ((g->meta(info.entry_id) & hnsw::kMetaPublished) == 0 ||
+               g->level(info.entry_id) != static_cast<int>(info.entry_level)))) {
+    return reader.Corrupt("header: bad entry point");
+  }
+  std::reverse(g->free_slots.begin(), g->free_slots.end());  // lowest ids are reused first
+  g->live_count.store(live);
+  g->deleted_count.store(deleted);
+  g->entry.store(Graph::PackEntry(info.entry_id, static_cast<int>(info.entry_level)));
+  return Status::Ok();
+}
+
+struct Mapping {
+  void* data = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (data != MAP_FAILED) munmap(data, size);
+  }
+};
+
+Result<std::shared_ptr<Mapping>> MapFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("hnsw file " + path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return Status::IOError("hnsw file " + path + ": cannot stat: " + std::strerror(errno));
+  }
+  auto m = std::make_shared<Mapping>();
+  m->size = static_cast<size_t>(st.st_size);
+  if (m->size > 0) m->data = ::mmap(nullptr, m->size, PROT_READ, MAP_SHARED, fd, 0);
+  const int map_errno = errno;
+  ::close(fd);
+  if (m->size > 0 && m->data == MAP_FAILED) {
+    return Status::IOError("hnsw file " + path + ": cannot map: " + std::strerror(map_errno));
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::Open(const std::string& path, bool map, bool verify) {
+  VECDEX_ASSIGN_OR_RETURN(std::shared_ptr<Mapping> file, MapFile(path));
+  const Reader reader(path, static_cast<const uint8_t*>(file->data), file->size);
+  VECDEX_ASSIGN_OR_RETURN(FileInfo info, reader.ParseHeader());
+  for (const Section& s : info.sections) {
+    const bool small = s.kind == SectionKind::kRanges || s.kind == SectionKind::kUpper;
+    if (small || verify || !map) VECDEX_RETURN_IF_ERROR(reader.VerifySection(s));
+  }
+  simd::Int8Ranges ranges;
+  if (info.options.storage == Scalar::kInt8) {
+    const float* r = reinterpret_cast<const float*>(reader.at(info.section(SectionKind::kRanges).offset));
+    ranges.offset.assign(r, r + info.dim);
+    ranges.scale.assign(r + info.dim, r + 2 * info.dim);
+    for (size_t i = 0; i < info.dim; ++i) {
+      if (!std::isfinite(ranges.offset[i]) || !(ranges.scale[i] > 0.0f) || !std::isfinite(ranges.scale[i])) {
+        return reader.Corrupt("ranges section: dimension " + std::to_string(i) + " has an invalid range");
+      }
+    }
+  }
+  hnsw::HnswOptions options = info.options;
+  options.max_elements = map ? std::max<size_t>(info.slots, 1) : 0;
+  VECDEX_ASSIGN_OR_RETURN(
+      std::unique_ptr<Graph> g,
+      Graph::Create(info.dim, info.metric, options, options.storage == Scalar::kInt8 ? &ranges : nullptr));
+  g->ip_phi = info.ip_phi;
+  const Section& blocks = info.section(SectionKind::kBlocks);
+  const Section& labels = info.section(SectionKind::kLabels);
+  const Section& raw = info.section(SectionKind::kRaw);
+  if (map) {
+    VECDEX_RETURN_IF_ERROR(g->uppers.Commit(std::max<size_t>(info.slots, 1) * sizeof(void*)));
+    g->blocks.AdoptView(const_cast<uint8_t*>(reader.at(blocks.offset)), blocks.length);
+    g->labels.AdoptView(const_cast<uint8_t*>(reader.at(labels.offset)), labels.length);
+    if (g->keep_raw) g->raws.AdoptView(const_cast<uint8_t*>(reader.at(raw.offset)), raw.length);
+    g->read_only = true;
+    g->mapping = file;
+  } else {
+    VECDEX_RETURN_IF_ERROR(g->EnsureSlots(info.slots));
+    std::memcpy(g->blocks.data(), reader.at(blocks.offset), blocks.length);
+    std::memcpy(g->labels.data(), reader.at(labels.offset), labels.length);
+    if (g->keep_raw) std::memcpy(g->raws.data(), reader.at(raw.offset), raw.length);
+  }
+  g->num_slots.store(info.slots);  // from here the destructor releases copied upper arrays
+  VECDEX_RETURN_IF_ERROR(AttachUpper(reader, info, !map, g.get()));
+  if (!map || verify) {
+    VECDEX_RETURN_IF_ERROR(ValidateGraph(reader, info, g.get()));
+  } else {
+    // A trusted mapped file opens in O(upper layers): counters come from the header, and a
+    // read-only view needs no label map or free list.
+    g->live_count.store(info.live);
+    g->deleted_count.store(info.deleted);
+    g->entry.store(Graph::PackEntry(info.entry_id, static_cast<int>(info.entry_level)));
+  }
+  std::unique_ptr<HnswIndex> index(new HnswIndex(info.dim, info.metric, info.options, std::move(g)));
+  index->calibrated_.store(info.calibrated);
+  return index;
+}
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path) { return Open(path, false, true); }
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::View(const std::string& path, bool verify) {
+  return Open(path, true, verify);
+}
+
+}  // namespace vecdex

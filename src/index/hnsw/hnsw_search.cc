@@ -1,0 +1,326 @@
+// The search hot loop: greedy descent through the upper layers, then a beam search of layer 0
+// with a candidate min-heap and a result max-heap. Templated on the codec (storage) and the
+// filter, so the unfiltered f32 loop has no branch on either.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+#include "index/hnsw/hnsw_algo.h"
+
+namespace vecdex::hnsw {
+namespace {
+
+inline void Prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
+
+// Every cache line of a code, up to 8 lines (the hardware streamer takes over after that).
+inline void PrefetchCode(const uint8_t* code, size_t bytes) {
+  const size_t lines = std::min<size_t>((bytes + 63) / 64, 8);
+  for (size_t i = 0; i < lines; ++i) Prefetch(code + 64 * i);
+}
+
+// Heap orders as function objects (inlined, unlike function pointers through std::*_heap).
+struct NearerOnTop {
+  bool operator()(const Candidate& a, const Candidate& b) const { return a.distance > b.distance; }
+};
+struct FartherOnTop {
+  bool operator()(const Candidate& a, const Candidate& b) const { return a.distance < b.distance; }
+};
+constexpr NearerOnTop NearerFirst{};
+constexpr FartherOnTop FartherFirst{};
+
+// Replaces the root of a non-empty max-heap (the farthest result) by `c` and restores the heap:
+// one sift-down instead of a push and a pop.
+inline void ReplaceFarthest(std::vector<Candidate>& heap, Candidate c) {
+  Candidate* h = heap.data();
+  const size_t n = heap.size();
+  size_t i = 0;
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && h[child + 1].distance > h[child].distance) ++child;
+    if (h[child].distance <= c.distance) break;
+    h[i] = h[child];
+    i = child;
+  }
+  h[i] = c;
+}
+
+// Filter calls per sampled slot give the fraction of live nodes that match.
+double EstimateSelectivity(const Graph& g, const UserFilter& filter) {
+  const uint32_t slots = g.num_slots.load(std::memory_order_acquire);
+  if (slots == 0) return 0.0;
+  const size_t step = std::max<size_t>(1, slots / kSelectivitySamples);
+  size_t live = 0, matched = 0;
+  for (size_t id = 0; id < slots; id += step) {
+    const uint32_t meta = g.meta(static_cast<uint32_t>(id));
+    if ((meta & kMetaPublished) == 0 || (meta & kMetaDeleted) != 0) continue;
+    ++live;
+    matched += filter.Matches(g, static_cast<uint32_t>(id));
+  }
+  return live == 0 ? 0.0 : static_cast<double>(matched) / static_cast<double>(live);
+}
+
+// True when a label repeats in `list` (small lists: quadratic, no allocation).
+bool HasDuplicateLabel(const std::vector<Neighbor>& list) {
+  if (list.size() > 64) {
+    std::vector<Label> labels(list.size());
+    for (size_t i = 0; i < list.size(); ++i) labels[i] = list[i].label;
+    std::sort(labels.begin(), labels.end());
+    return std::adjacent_find(labels.begin(), labels.end()) != labels.end();
+  }
+  for (size_t i = 1; i < list.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (list[i].label == list[j].label) return true;
+    }
+  }
+  return false;
+}
+
+// A search that overlaps a replace can accept the old node (still live when scored) and the
+// new one (published later): keep the nearer, so a label is returned at most once.
+// `sorted` is nearest first.
+void RemoveDuplicateLabels(std::vector<Neighbor>* sorted) {
+  if (!HasDuplicateLabel(*sorted)) return;
+  std::unordered_set<Label> seen;
+  size_t kept = 0;
+  for (const Neighbor& n : *sorted) {
+    if (seen.insert(n.label).second) (*sorted)[kept++] = n;
+  }
+  sorted->resize(kept);
+}
+
+// Exact top-k over every live slot the filter matches (a UserFilter of two nulls matches all).
+template <class Codec>
+void ExactScan(const Graph& g, const Codec& codec, const QueryCode& q, const QueryCode& raw_query, bool use_raw,
+               const UserFilter& filter, size_t k, SearchScratch& s, std::vector<Neighbor>* out) {
+  TopK top(k);
+  const uint32_t slots = g.num_slots.load(std::memory_order_acquire);
+  for (uint32_t id = 0; id < slots; ++id) {
+    const uint32_t meta = g.meta(id);
+    if ((meta & kMetaPublished) == 0 || (meta & kMetaDeleted) != 0) continue;
+    if (!filter.Matches(g, id)) continue;
+    const float d = use_raw ? g.f32.Distance(raw_query, reinterpret_cast<const uint8_t*>(g.raw(id)))
+                            : codec.Distance(q, g.code(id));
+    ++s.distance_count;
+    top.Push(d, g.label(id));
+  }
+  top.TakeSorted(out);
+  RemoveDuplicateLabels(out);
+}
+
+// Writes the k nearest of the layer-0 results, nearest first (re-scored from float32 first when
+// asked). Without re-ranking only the k winners' labels are loaded (each is a cache miss).
+void CollectResults(const Graph& g, const QueryCode& raw_query, bool rerank, size_t k, SearchScratch& s,
+                    std::vector<Neighbor>* out) {
+  out->clear();
+  std::vector<Candidate>& results = s.results;
+  if (rerank) {
+    for (Candidate& c : results) {
+      c.distance = g.f32.Distance(raw_query, reinterpret_cast<const uint8_t*>(g.raw(c.id)));
+      ++s.distance_count;
+    }
+  }
+  size_t keep = results.size();
+  if (results.size() > k) {
+    // The k nearest first, plus every candidate tied with the k-th (ties break by label below);
+    // the rest stays behind them (swapped, not dropped) for the duplicate case.
+    std::nth_element(results.begin(), results.begin() + static_cast<ptrdiff_t>(k - 1), results.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.distance < b.distance; });
+    const float kth = results[k - 1].distance;
+    keep = k;
+    for (size_t i = k; i < results.size(); ++i) {
+      if (results[i].distance <= kth) std::swap(results[keep++], results[i]);
+    }
+  }
+  for (size_t i = 0; i < keep; ++i) out->push_back({results[i].distance, g.label(results[i].id)});
+  std::sort(out->begin(), out->end());
+  if (out->size() > k) out->resize(k);
+  if (HasDuplicateLabel(*out)) {
+    // Rare (a concurrent replace): redo from every candidate, so that k distinct labels remain.
+    out->clear();
+    for (const Candidate& c : results) out->push_back({c.distance, g.label(c.id)});
+    std::sort(out->begin(), out->end());
+    RemoveDuplicateLabels(out);
+    if (out->size() > k) out->resize(k);
+  }
+}
+
+template <class Codec>
+void SearchWithCodec(const Graph& g, const Codec& codec, const float* query, const QueryOptions& opts, SearchScratch& s,
+                     std::vector<Neighbor>* out, QueryStats* stats) {
+  out->clear();
+  s.distance_count = 0;
+  codec.Prepare(query, &s.query);
+  const bool rerank = opts.rerank && g.keep_raw;
+  if (rerank) g.f32.Prepare(query, &s.pair_query);
+  const size_t ef = std::max(opts.ef, opts.k);
+
+  const UserFilter filter{opts.filter, opts.id_filter};
+  const bool filtered = opts.filter != nullptr || opts.id_filter != nullptr;
+  bool exact = filtered && opts.strategy == FilterStrategy::kExact;
+  if (filtered && opts.strategy == FilterStrategy::kAuto) {
+    const double n = static_cast<double>(g.live_count.load(std::memory_order_relaxed));
+    const double selectivity = EstimateSelectivity(g, filter);
+    const double exact_cost =
+        static_cast<double>(g.num_slots.load()) * kFilterCallCost + selectivity * n * kScanDistanceCost;
+    const double graph_cost = kWalkDistancesPerEf * static_cast<double>(ef) / std::max(selectivity, 1e-9);
+    exact = exact_cost <= graph_cost;
+  }
+  const uint64_t entry = g.entry.load(std::memory_order_acquire);
+  const uint32_t entry_id = static_cast<uint32_t>(entry);
+  if (!exact && entry_id != kNoNode) {
+    uint32_t cur = entry_id;
+    float cur_distance = codec.Distance(s.query, g.code(cur));
+    ++s.distance_count;
+    GreedyDescend(g, codec, s.query, static_cast<int>(entry >> 32), 0, &cur, &cur_distance, s);
+    if (filtered) {
+      SearchLayer(g, codec, s.query, cur, cur_distance, 0, ef, filter, s);
+    } else {
+      SearchLayer(g, codec, s.query, cur, cur_distance, 0, ef, LiveFilter{}, s);
+    }
+    CollectResults(g, s.pair_query, rerank, opts.k, s, out);
+    // The graph walk may miss matches of a selective filter (or all of them, if tombstones cut
+    // the walk short): fall back to the exact scan so that k results come whenever k match.
+    exact = out->size() < opts.k && out->size() < g.live_count.load(std::memory_order_relaxed);
+  }
+  if (exact) {
+    ExactScan(g, codec, s.query, s.pair_query, rerank, filter, opts.k, s, out);
+    ++stats->exact_scans;
+  }
+  stats->distance_computations += s.distance_count;
+}
+
+}  // namespace
+
+template <class Codec>
+void GreedyDescend(const Graph& g, const Codec& codec, const QueryCode& q, int from_level, int to_level,
+                   uint32_t* entry, float* entry_distance, SearchScratch& s) {
+  const auto score = codec.Bind(q);
+  uint32_t cur = *entry;
+  float cur_distance = *entry_distance;
+  for (int level = from_level; level > to_level; --level) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      const uint32_t* list = g.links(cur, level);
+      const uint32_t n = LoadCount(list);
+      for (uint32_t i = 0; i < n; ++i) Prefetch(CodeOf<Codec>(g, LoadLink(list, i)));
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t id = LoadLink(list, i);
+        const float d = score(CodeOf<Codec>(g, id));
+        ++s.distance_count;
+        if (d < cur_distance) {
+          cur_distance = d;
+          cur = id;
+          changed = true;
+        }
+      }
+    }
+  }
+  *entry = cur;
+  *entry_distance = cur_distance;
+}
+
+template <class Codec, class Filter>
+void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_t entry, float entry_distance,
+                 int level, size_t ef, const Filter& filter, SearchScratch& s) {
+  std::vector<Candidate>& candidates = s.candidates;
+  std::vector<Candidate>& results = s.results;
+  // Locals, not members read through references: they stay in registers across kernel calls.
+  const auto score = codec.Bind(q);
+  const uint8_t* const codes = CodeSpace<Codec>::Base(g);
+  const size_t stride = CodeSpace<Codec>::Stride(g);
+  const size_t code_bytes = CodeSpace<Codec>::Bytes(g);
+  size_t distances = 0;
+  candidates.clear();
+  results.clear();
+  s.NewVisit(g.num_slots.load(std::memory_order_acquire));
+  s.Visited(entry);  // sizes the table when the entry is newer than the search
+  s.Visit(entry);
+  uint16_t* visited = s.visited.data();
+  size_t visited_size = s.visited.size();
+  const uint16_t tag = s.tag;
+  // Invariant: a list holds at most m0 <= 2 * kMaxM links (build caps, load validates).
+  uint32_t todo_ids[2 * HnswOptions::kMaxM];
+  candidates.push_back({entry_distance, entry});
+  float bound = std::numeric_limits<float>::infinity();
+  if (filter.Accept(g, entry)) {
+    results.push_back({entry_distance, entry});
+    bound = entry_distance;
+  }
+  while (!candidates.empty()) {
+    const Candidate current = candidates.front();
+    if (current.distance > bound && results.size() >= ef) break;
+    std::pop_heap(candidates.begin(), candidates.end(), NearerFirst);
+    candidates.pop_back();
+    // The next node to expand is usually the new top: load its list while scoring this one's.
+    if (!candidates.empty()) {
+      const uint8_t* next = reinterpret_cast<const uint8_t*>(g.links(candidates.front().id, level));
+      Prefetch(next);
+      Prefetch(next + 64);
+    }
+
+    // Gather the unvisited neighbours first and prefetch their blocks, so the loads overlap
+    // with the distance computations of the ones before them.
+    const uint32_t* list = g.links(current.id, level);
+    const uint32_t n = LoadCount(list);
+    size_t todo = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t id = LoadLink(list, i);
+      if (id >= visited_size) {  // a node newer than this search: grow the table (rare)
+        s.Visited(id);
+        visited = s.visited.data();
+        visited_size = s.visited.size();
+      }
+      if (visited[id] == tag) continue;
+      visited[id] = tag;
+      todo_ids[todo++] = id;
+    }
+    if (todo > 0) PrefetchCode(codes + size_t{todo_ids[0]} * stride, code_bytes);
+    distances += todo;
+    for (size_t j = 0; j < todo; ++j) {
+      const uint32_t id = todo_ids[j];
+      if (j + 1 < todo) PrefetchCode(codes + size_t{todo_ids[j + 1]} * stride, code_bytes);
+      const float d = score(codes + size_t{id} * stride);
+      if (results.size() < ef || d < bound) {
+        candidates.push_back({d, id});
+        std::push_heap(candidates.begin(), candidates.end(), NearerFirst);
+        if (filter.Accept(g, id)) {
+          if (results.size() < ef) {
+            results.push_back({d, id});
+            std::push_heap(results.begin(), results.end(), FartherFirst);
+          } else {
+            ReplaceFarthest(results, {d, id});
+          }
+          bound = results.front().distance;
+        }
+      }
+    }
+  }
+  s.distance_count += distances;
+}
+
+void SearchOne(const Graph& g, const float* query, const QueryOptions& opts, SearchScratch& s,
+               std::vector<Neighbor>* out, QueryStats* stats) {
+  ReaderScope reader(g.gate);
+  WithCodec(g, [&](const auto& codec) { SearchWithCodec(g, codec, query, opts, s, out, stats); });
+}
+
+// The build (hnsw_build.cc) walks the graph with every codec and the live filter.
+#define VECDEX_HNSW_INSTANTIATE(CODEC)                                                                             \
+  template void GreedyDescend<CODEC>(const Graph&, const CODEC&, const QueryCode&, int, int, uint32_t*, float*,    \
+                                     SearchScratch&);                                                              \
+  template void SearchLayer<CODEC, LiveFilter>(const Graph&, const CODEC&, const QueryCode&, uint32_t, float, int, \
+                                               size_t, const LiveFilter&, SearchScratch&);                         \
+  template void SearchLayer<CODEC, AnyFilter>(const Graph&, const CODEC&, const QueryCode&, uint32_t, float, int,  \
+                                              size_t, const AnyFilter&, SearchScratch&);
+VECDEX_HNSW_INSTANTIATE(F32Codec)
+VECDEX_HNSW_INSTANTIATE(F16Codec)
+VECDEX_HNSW_INSTANTIATE(Int8Codec)
+VECDEX_HNSW_INSTANTIATE(RawF32Codec)
+VECDEX_HNSW_INSTANTIATE(AugmentedCodec<F32Codec>)
+VECDEX_HNSW_INSTANTIATE(AugmentedCodec<F16Codec>)
+VECDEX_HNSW_INSTANTIATE(AugmentedCodec<Int8Codec>)
+#undef VECDEX_HNSW_INSTANTIATE
+
+}  // namespace vecdex::hnsw
