@@ -176,7 +176,10 @@ void LinkNode(Graph& g, const Codec& codec, uint32_t id, int level, const float*
 
 Status InsertOne(Graph& g, Label label, const float* vector, SearchScratch& s) {
   VECDEX_ASSIGN_OR_RETURN(auto slot, ReserveSlot(g, label));
-  const auto [id, level] = slot;
+  // Plain copies, not a structured binding: lambdas below capture them (clang 14 cannot capture
+  // bindings, and the fuzz build uses clang).
+  const auto id = slot.first;
+  const auto level = slot.second;
   WriteNode(g, id, level, label, vector);
   if (g.entry_id() == kNoNode) {  // only the first node of a graph takes the lock here
     std::lock_guard<std::mutex> lock(g.entry_mu);
