@@ -6,11 +6,15 @@
 // GCC 12's own AVX-512 headers trip -W(maybe-)uninitialized inside their _mm512_undefined_*()
 // helpers once inlined (GCC bug 105593, fixed in GCC 13). The pragmas cover only locations in
 // the header; this file's code is still checked.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
