@@ -85,6 +85,10 @@ Result<size_t> Region::Reserve(size_t max_bytes, size_t min_bytes) {
   for (;;) {
     void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
+      // Searches touch blocks at random across the whole region: with 4 KiB pages nearly every
+      // block is also a TLB miss. Transparent huge pages (2 MiB) cover a 200 MB graph with 100
+      // TLB entries. Advisory: where THP is off, this does nothing.
+      madvise(p, bytes, MADV_HUGEPAGE);
       data_ = static_cast<uint8_t*>(p);
       reserved_ = bytes;
       owned_ = true;

@@ -13,6 +13,12 @@ namespace {
 
 inline void Prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
+// Neighbour codes in flight ahead of the one being scored. A graph walk is bound by memory
+// latency: one ahead leaves most of each miss exposed, all at once overflows the core's miss
+// buffers. Measured on glove-100 (Zen 4, huge pages): 1 -> 3819 QPS at ef 160, 2 -> 4158,
+// 4 -> 4391, 6 -> 4321, 8 -> 4287.
+constexpr size_t kPrefetchAhead = 4;
+
 // Every cache line of a code, up to 8 lines (the hardware streamer takes over after that).
 inline void PrefetchCode(const uint8_t* code, size_t bytes) {
   const size_t lines = std::min<size_t>((bytes + 63) / 64, 8);
@@ -256,8 +262,9 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     // The next node to expand is usually the new top: load its list while scoring this one's.
     if (!candidates.empty()) {
       const uint8_t* next = reinterpret_cast<const uint8_t*>(g.links(candidates.front().id, level));
-      Prefetch(next);
+      Prefetch(next);  // count + 2m links: 4 + 8m bytes, 3 lines at m = 16 when misaligned
       Prefetch(next + 64);
+      Prefetch(next + 128);
     }
 
     // Gather the unvisited neighbours first and prefetch their blocks, so the loads overlap
@@ -276,11 +283,12 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
       visited[id] = tag;
       todo_ids[todo++] = id;
     }
-    if (todo > 0) PrefetchCode(codes + size_t{todo_ids[0]} * stride, code_bytes);
+    const size_t ahead = std::min<size_t>(todo, kPrefetchAhead);
+    for (size_t j = 0; j < ahead; ++j) PrefetchCode(codes + size_t{todo_ids[j]} * stride, code_bytes);
     distances += todo;
     for (size_t j = 0; j < todo; ++j) {
       const uint32_t id = todo_ids[j];
-      if (j + 1 < todo) PrefetchCode(codes + size_t{todo_ids[j + 1]} * stride, code_bytes);
+      if (j + kPrefetchAhead < todo) PrefetchCode(codes + size_t{todo_ids[j + kPrefetchAhead]} * stride, code_bytes);
       const float d = score(codes + size_t{id} * stride);
       if (results.size() < ef || d < bound) {
         candidates.push_back({d, id});
