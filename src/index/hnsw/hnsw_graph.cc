@@ -20,6 +20,8 @@ size_t PageSize() {
 
 size_t RoundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
+constexpr size_t kHugePage = size_t{2} << 20;  // x86-64 transparent huge page
+
 // Address space reserved per region when no max_elements hint is given. Large enough for ~100M
 // nodes of dim 128; small enough that sanitizer builds (restricted address ranges) can reserve it.
 constexpr size_t kDefaultReserveBytes = size_t{64} << 30;
@@ -83,8 +85,16 @@ Result<size_t> Region::Reserve(size_t max_bytes, size_t min_bytes) {
   size_t bytes = RoundUp(std::max<size_t>(max_bytes, PageSize()), PageSize());
   min_bytes = RoundUp(std::max<size_t>(min_bytes, PageSize()), PageSize());
   for (;;) {
-    void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    // One huge page more than asked, so the region can start on a 2 MiB boundary.
+    void* p = mmap(nullptr, bytes + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
+      uint8_t* raw = static_cast<uint8_t*>(p);
+      uint8_t* aligned = reinterpret_cast<uint8_t*>(RoundUp(reinterpret_cast<uintptr_t>(raw), kHugePage));
+      if (aligned > raw) munmap(raw, static_cast<size_t>(aligned - raw));
+      if (aligned + bytes < raw + bytes + kHugePage) {
+        munmap(aligned + bytes, static_cast<size_t>(raw + bytes + kHugePage - (aligned + bytes)));
+      }
+      p = aligned;
       // Searches touch blocks at random across the whole region: with 4 KiB pages nearly every
       // block is also a TLB miss. Transparent huge pages (2 MiB) cover a 200 MB graph with 100
       // TLB entries. Advisory: where THP is off, this does nothing.
@@ -107,7 +117,12 @@ Status Region::Commit(size_t bytes) {
   if (!owned_) return Status::FailedPrecondition("hnsw: a mapped index view is read-only");
   // Grow geometrically (1/16, at least 64 KiB) so that steady inserts make few system calls
   // while the committed slack stays small.
-  size_t target = RoundUp(std::max({bytes, committed_ + committed_ / 16, committed_ + (size_t{64} << 10)}), PageSize());
+  size_t target = std::max({bytes, committed_ + committed_ / 16, committed_ + (size_t{64} << 10)});
+  // Past a few huge pages, commit whole aligned 2 MiB pages: a huge page is only used where its
+  // 2 MiB lie inside the committed range when first touched (64 KiB steps left a graph built by
+  // inserts on 4 KiB pages, 25% slower to search than the same graph loaded from a file).
+  // Small regions keep fine steps, so a small index does not hold megabytes it never uses.
+  target = RoundUp(target, target >= 4 * kHugePage ? kHugePage : PageSize());
   target = std::min(target, reserved_);
   if (target < bytes) {
     return Status::ResourceExhausted("hnsw: index is full (" + std::to_string(reserved_) +
