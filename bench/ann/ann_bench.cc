@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 
@@ -149,21 +150,41 @@ Status MeasurePoint(const SearchFn& search, const BenchData& data, const GroundT
   return Status::Ok();
 }
 
-Result<std::vector<size_t>> ParseSizeList(const std::string& text) {
-  std::vector<size_t> values;
+namespace {
+
+// Parses each comma-separated item of `text` with `parse` (false = malformed), in order.
+template <typename T, typename Parse>
+Result<std::vector<T>> ParseList(const std::string& text, const char* expected, Parse parse) {
+  std::vector<T> values;
   size_t begin = 0;
   while (begin <= text.size()) {
     const size_t comma = std::min(text.find(',', begin), text.size());
     const std::string item = text.substr(begin, comma - begin);
-    size_t value = 0;
-    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
-      return Status::InvalidArgument("'" + item + "' in '" + text + "' is not a non-negative integer");
+    T value{};
+    if (item.empty() || !parse(item, &value)) {
+      return Status::InvalidArgument("'" + item + "' in '" + text + "' is not " + expected);
     }
     values.push_back(value);
     begin = comma + 1;
   }
   return values;
+}
+
+}  // namespace
+
+Result<std::vector<size_t>> ParseSizeList(const std::string& text) {
+  return ParseList<size_t>(text, "a non-negative integer", [](const std::string& item, size_t* value) {
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), *value);
+    return ec == std::errc() && end == item.data() + item.size();
+  });
+}
+
+Result<std::vector<double>> ParseShareList(const std::string& text) {
+  return ParseList<double>(text, "a share in (0, 1]", [](const std::string& item, double* value) {
+    char* end = nullptr;
+    *value = std::strtod(item.c_str(), &end);
+    return end == item.c_str() + item.size() && *value > 0 && *value <= 1;
+  });
 }
 
 Status RunAnnBench(const BenchOptions& options, std::ostream& out) {

@@ -57,7 +57,9 @@ struct BenchRow {
 
 Status RunAnnBench(const BenchOptions& options, std::ostream& out);
 
-// Parses "10,20,40" into sizes. Errors: InvalidArgument naming the bad item.
+// Parses "10,20,40" into sizes, "0.001,0.5" into shares in (0, 1]. Errors: InvalidArgument
+// naming the bad item.
 Result<std::vector<size_t>> ParseSizeList(const std::string& text);
+Result<std::vector<double>> ParseShareList(const std::string& text);
 
 }  // namespace vecdex::bench

@@ -61,7 +61,7 @@ Status MeasureSweep(const Index& index, const BenchData& data, const GroundTruth
     row.params = base_row.params.empty() ? tag : base_row.params + ";" + tag;
     row.memory_bytes = index.memory_bytes();
     VECDEX_RETURN_IF_ERROR(MeasurePoint(IndexSearch(index, options.k, ef, filter), data, truth, options, &row));
-    char line[200];
+    char line[320];
     std::snprintf(line, sizeof line, "  %-22s ef %5s  recall@%zu %.4f  qps_1t %9.1f  qps_nt %9.1f  memory %s\n",
                   tag.c_str(), ef == 0 ? "-" : std::to_string(ef).c_str(), options.k, row.recall, row.qps_1t,
                   row.qps_nt, FormatBytes(row.memory_bytes).c_str());

@@ -1,6 +1,5 @@
 #include "bench_command.h"
 
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -17,23 +16,6 @@ struct BenchArgs {
   std::string ef;         // 10,20,40
   std::string filter_selectivity;  // 0.001,0.01
 };
-
-Result<std::vector<double>> ParseShares(const std::string& text) {
-  std::vector<double> values;
-  size_t begin = 0;
-  while (begin <= text.size()) {
-    const size_t comma = std::min(text.find(',', begin), text.size());
-    const std::string item = text.substr(begin, comma - begin);
-    char* end = nullptr;
-    const double value = std::strtod(item.c_str(), &end);
-    if (item.empty() || end != item.c_str() + item.size() || !(value > 0 && value <= 1)) {
-      return Status::InvalidArgument("'" + item + "' in '" + text + "' is not a share in (0, 1]");
-    }
-    values.push_back(value);
-    begin = comma + 1;
-  }
-  return values;
-}
 
 Status Finish(BenchArgs& args) {
   bench::BenchOptions& o = args.options;
@@ -53,7 +35,7 @@ Status Finish(BenchArgs& args) {
     VECDEX_ASSIGN_OR_RETURN(o.ef, bench::ParseSizeList(args.ef));
   }
   if (!args.filter_selectivity.empty()) {
-    VECDEX_ASSIGN_OR_RETURN(o.filter_selectivity, ParseShares(args.filter_selectivity));
+    VECDEX_ASSIGN_OR_RETURN(o.filter_selectivity, bench::ParseShareList(args.filter_selectivity));
   }
   if (o.churn_fraction < 0 || o.churn_fraction >= 1) {
     return Status::InvalidArgument("--churn wants a share in [0, 1)");
