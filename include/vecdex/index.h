@@ -11,10 +11,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vecdex/status.h"
 #include "vecdex/types.h"
@@ -47,10 +49,39 @@ class Index {
   // width 0). Rows are nearest first. Errors (results untouched): InvalidArgument for a wrong
   // dimension, a NaN/Inf component, or k == 0.
   virtual Status Search(MatrixView queries, const SearchParams& params, SearchResults* results) const = 0;
+
+  // ---- persistence and bookkeeping (what a collection needs to derive an index from its store)
+
+  // Writes the index to `path` in its kind's file format (docs/format/<kind>.md), atomically:
+  // "<path>.tmp" is written, fsynced and renamed over `path`, then the directory is fsynced.
+  // May run concurrently with searches; waits for (or excludes) writers as each kind states.
+  // Errors: IOError naming the path.
+  virtual Status Save(const std::string& path) const = 0;
+  // True for a read-only view of a mapped file: Add and Remove return FailedPrecondition.
+  virtual bool read_only() const { return false; }
+  // Whether Add and Remove may run concurrently with Search. When false the caller must
+  // serialise writers against readers (e.g. with a shared_mutex).
+  virtual bool concurrent_writes() const { return false; }
+  // How many bytes memory_bytes() would grow by if `count` new labels were added: an estimate
+  // (exact for fixed-size rows, average-based for graph links), used by memory budgets.
+  virtual size_t EstimateAddBytes(size_t count) const = 0;
+  // Every live label, in no particular order (verification against the source of truth).
+  virtual std::vector<Label> Labels() const = 0;
 };
 
 // Builds an empty index from a spec: "flat", "hnsw", "hnsw:m=16,ef_construction=200,storage=int8".
 // Errors: InvalidArgument for an unknown kind or key, a malformed value, dim == 0 or too large.
 Result<std::unique_ptr<Index>> CreateIndex(std::string_view spec, size_t dim, Metric metric);
+
+enum class IndexOpenMode : uint8_t {
+  kRead = 0,  // copy the file into memory: a writable index
+  kMap = 1,   // map it read-only and search in place where the kind supports it (else kRead)
+};
+
+// Opens a file written by Index::Save, whichever kind wrote it (recognised by its magic), with
+// every checksum verified. Errors: IOError (cannot open/read), Corruption naming the file and
+// the damaged part (bad magic, checksum, truncation), FailedPrecondition for a format version
+// this build does not know.
+Result<std::unique_ptr<Index>> OpenIndexFile(const std::string& path, IndexOpenMode mode);
 
 }  // namespace vecdex

@@ -53,6 +53,29 @@ size_t HnswIndex::size() const { return graph()->live_count.load(); }
 
 size_t HnswIndex::memory_bytes() const { return sizeof(*this) + graph()->memory_bytes(); }
 
+bool HnswIndex::read_only() const { return graph()->read_only; }
+
+size_t HnswIndex::EstimateAddBytes(size_t count) const {
+  const std::shared_ptr<Graph> g = graph();
+  const size_t m = g->layout.m;
+  size_t per_node = g->layout.stride + sizeof(Label) + (g->keep_raw ? dim_ * sizeof(float) : 0);
+  per_node += sizeof(void*) + sizeof(Label) + sizeof(uint32_t) + sizeof(size_t) + 4;  // label map
+  per_node += (m + 1) * sizeof(uint32_t) / (m > 1 ? m - 1 : 1) + sizeof(void*);       // upper links
+  return count * per_node;
+}
+
+std::vector<Label> HnswIndex::Labels() const {
+  const std::shared_ptr<Graph> g = graph();
+  std::vector<Label> labels;
+  const uint32_t slots = g->num_slots.load();
+  labels.reserve(g->live_count.load());
+  for (uint32_t id = 0; id < slots; ++id) {
+    const uint32_t meta = g->meta(id);
+    if ((meta & hnsw::kMetaPublished) != 0 && (meta & hnsw::kMetaDeleted) == 0) labels.push_back(g->label(id));
+  }
+  return labels;
+}
+
 bool HnswIndex::NeedsConsolidation(const Graph& g) const {
   const size_t deleted = g.deleted_count.load();
   return deleted >= kMinConsolidate && deleted * 10 >= g.num_slots.load();

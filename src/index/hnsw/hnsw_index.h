@@ -110,7 +110,13 @@ class HnswIndex final : public Index {
 
   // Writes the index to `path` (docs/format/hnsw.md), atomically (temp file + rename).
   // Errors: IOError naming the path. Runs concurrently with searches; waits for writers.
-  Status Save(const std::string& path) const;
+  Status Save(const std::string& path) const override;
+  bool read_only() const override;
+  bool concurrent_writes() const override { return true; }
+  // Per new label: its block, label slot and float32 copy (rerank), a label-map node, and the
+  // upper-layer links of the average node (1 / (m - 1) of the nodes sit above layer 0).
+  size_t EstimateAddBytes(size_t count) const override;
+  std::vector<Label> Labels() const override;
   // Reads an index written by Save. Errors: IOError (open/read), Corruption naming the section.
   static Result<std::unique_ptr<HnswIndex>> Load(const std::string& path);
   // Maps the file read-only and searches it in place (nothing is copied but the upper-layer
