@@ -74,8 +74,8 @@ struct DatabaseOptions {
   // Verify the store with SQLite's quick_check on open (reads every page); rows carry CRCs that
   // every read checks regardless. Collection::Verify always runs the full check.
   bool check_store_on_open = false;
-  // Progress and recovery messages ("collection docs: rebuilding index from store: ..."). The
-  // default writes them to stderr; an empty function discards them.
+  // Progress and recovery messages ("collection docs: rebuilding index from store: ..."). Left
+  // empty, they go to stderr; pass a function that ignores them to discard them.
   std::function<void(std::string_view message)> log;
 };
 

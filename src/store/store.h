@@ -233,6 +233,10 @@ class Store {
   // writer). The background thread does this on its own once the WAL holds ~4 MB.
   [[nodiscard]] Status Checkpoint();
   [[nodiscard]] Result<StoreFileSizes> FileSizes() const;
+  // Runs SQLite's quick_check (kQuick) or integrity_check (kFull) on a reader's snapshot and,
+  // for kFull, reads every row, verifying its checksum (payloads included). Corruption names the
+  // file and what is damaged. Runs beside writers and other readers.
+  [[nodiscard]] Status CheckIntegrity(OpenCheck level);
 
  private:
   // Counters a write transaction advances; copied from the fields at its start and published

@@ -271,4 +271,38 @@ Status Store::ForEachChange(uint64_t after_sequence, const ChangeFn& fn) {
   return Status::Ok();
 }
 
+
+Status Store::CheckIntegrity(OpenCheck level) {
+  if (level == OpenCheck::kNone) return Status::Ok();
+  ReaderLease reader(this);
+  VECDEX_RETURN_IF_ERROR(reader.Acquire());
+  Transaction txn(reader.get());
+  VECDEX_RETURN_IF_ERROR(txn.Begin(/*immediate=*/false));
+  const bool full = level == OpenCheck::kFull;
+  {
+    VECDEX_ASSIGN_OR_RETURN(Statement stmt,
+                            reader.get()->Prepare(full ? "PRAGMA integrity_check(1)" : "PRAGMA quick_check(1)"));
+    VECDEX_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    const std::string verdict = row ? std::string(stmt.ColumnText(0)) : "no result";
+    if (verdict != "ok") return Status::Corruption(label_ + ": integrity check failed: " + verdict);
+  }
+  if (!full) return Status::Ok();
+  // Every row through the decoder, which verifies its checksum (vector and payload included).
+  VECDEX_ASSIGN_OR_RETURN(Statement stmt, reader.get()->Prepare(kAllPoints));
+  uint64_t rows = 0;
+  while (true) {
+    VECDEX_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    VECDEX_ASSIGN_OR_RETURN(StoredPoint p, DecodePointRow(stmt, dim_, label_, /*with_vector=*/true, true));
+    (void)p;
+    ++rows;
+  }
+  VECDEX_ASSIGN_OR_RETURN(uint64_t count, ReadMetaCounter(reader.get(), kMetaPointCount));
+  if (rows != count) {
+    return Status::Corruption(label_ + ": points table holds " + std::to_string(rows) + " rows, metadata says " +
+                              std::to_string(count));
+  }
+  return Status::Ok();
+}
+
 }  // namespace vecdex::store
