@@ -4,29 +4,11 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/crc32c.h"
+
 namespace vecdex::store {
 
 namespace {
-
-// ---------------------------------------------------------------------------- CRC-32C
-
-using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
-
-constexpr CrcTables MakeCrcTables() {
-  CrcTables t{};
-  constexpr uint32_t kPolynomial = 0x82F63B78u;  // Castagnoli, reflected
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
-    t[0][i] = c;
-  }
-  for (uint32_t i = 0; i < 256; ++i) {
-    for (size_t s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
-  }
-  return t;
-}
-
-constexpr CrcTables kCrcTables = MakeCrcTables();
 
 // ---------------------------------------------------------------------------- WAL layout
 // From https://www.sqlite.org/fileformat2.html#walformat: a 32-byte header, then frames of a
@@ -66,30 +48,13 @@ struct WalChecksum {
 
 }  // namespace
 
-uint32_t Crc32c(uint32_t crc, const void* data, size_t size) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  const auto& t = kCrcTables;
-  crc = ~crc;
-  while (size >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    word ^= crc;
-    crc = t[7][word & 0xff] ^ t[6][(word >> 8) & 0xff] ^ t[5][(word >> 16) & 0xff] ^ t[4][(word >> 24) & 0xff] ^
-          t[3][(word >> 32) & 0xff] ^ t[2][(word >> 40) & 0xff] ^ t[1][(word >> 48) & 0xff] ^ t[0][word >> 56];
-    p += 8;
-    size -= 8;
-  }
-  while (size-- > 0) crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xff];
-  return ~crc;
-}
-
 RowChecksum& RowChecksum::Int(int64_t value) {
-  crc_ = Crc32c(crc_, &value, sizeof(value));
+  crc_ = Crc32cExtend(crc_, &value, sizeof(value));
   return *this;
 }
 RowChecksum& RowChecksum::Bytes(std::span<const uint8_t> bytes) {
   Int(static_cast<int64_t>(bytes.size()));
-  crc_ = Crc32c(crc_, bytes.data(), bytes.size());
+  crc_ = Crc32cExtend(crc_, bytes.data(), bytes.size());
   return *this;
 }
 RowChecksum& RowChecksum::Text(std::string_view text) {

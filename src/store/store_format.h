@@ -19,9 +19,6 @@ namespace vecdex::store {
 
 static_assert(std::endian::native == std::endian::little, "the store writes float32 blobs in host order");
 
-// CRC-32C (Castagnoli), software, slicing by 8. `crc` continues a previous value.
-uint32_t Crc32c(uint32_t crc, const void* data, size_t size);
-
 // Incrementally checksums the fields of a row. Each field is length-prefixed so that moving a
 // byte from one field to its neighbour changes the result.
 class RowChecksum {

@@ -55,6 +55,13 @@ size_t FlatIndex::memory_bytes() const {
          labels_.capacity() * sizeof(Label) + map_bytes;
 }
 
+size_t FlatIndex::EstimateAddBytes(size_t count) const {
+  // As memory_bytes() counts them: row, norm, label, map node, and a bucket pointer.
+  const size_t per_row = dim_ * sizeof(float) + sizeof(float) + sizeof(Label) +
+                         (sizeof(void*) + sizeof(Label) + sizeof(size_t)) + sizeof(void*);
+  return count * per_row;
+}
+
 Status FlatIndex::Add(std::span<const Label> labels, MatrixView vectors) {
   VECDEX_RETURN_IF_ERROR(CheckLabels(labels, vectors.rows));
   VECDEX_RETURN_IF_ERROR(CheckVectors(vectors, dim_, "vector"));

@@ -14,11 +14,15 @@
 //     final distances and order equal those of the first path.
 // Ties: equal distances are ordered by the smaller label (see common/top_k.h).
 //
-// Thread safety: Search (const) may run concurrently with other searches; Add and Remove need
-// exclusive access (the caller serialises writers against readers).
+// Persistence: Save writes docs/format/flat.md (flat_io.cc); Load reads it back, bit for bit.
+//
+// Thread safety: Search and Save (const) may run concurrently with each other; Add and Remove
+// need exclusive access (the caller serialises writers against readers: concurrent_writes() is
+// false).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,6 +42,8 @@ class FlatIndex final : public Index {
   // Queries per call from which the sgemm path is used (measured: below it the per-tile
   // overhead outweighs reading the rows fewer times).
   static constexpr size_t kGemmMinQueries = 16;
+  // The first 8 bytes of a file written by Save (how OpenIndexFile recognises the kind).
+  static constexpr char kFileMagic[9] = "VDXFLAT1";
 
   FlatIndex(size_t dim, Metric metric);
 
@@ -50,6 +56,19 @@ class FlatIndex final : public Index {
   Status Add(std::span<const Label> labels, MatrixView vectors) override;
   Result<size_t> Remove(std::span<const Label> labels) override;
   Status Search(MatrixView queries, const SearchParams& params, SearchResults* results) const override;
+
+  // Writes docs/format/flat.md atomically (temp file, fsync, rename, directory fsync).
+  // Errors: IOError naming the path.
+  Status Save(const std::string& path) const override;
+  // Per new label: its row, its |x|^2, its label slot, a label-map node and one bucket pointer
+  // (the map keeps load factor <= 1). Exact apart from vector capacity growth and bucket-count
+  // rounding to a prime.
+  size_t EstimateAddBytes(size_t count) const override;
+  std::vector<Label> Labels() const override { return labels_; }
+  // Reads a file written by Save, every checksum verified. Errors: IOError (open/read),
+  // Corruption naming the file and the damaged part, FailedPrecondition for a format version
+  // this build does not know.
+  static Result<std::unique_ptr<FlatIndex>> Load(const std::string& path);
 
   // The stored (for cosine: normalized) vector of a label, or nullptr. Valid until the next write.
   const float* Find(Label label) const;
