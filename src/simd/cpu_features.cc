@@ -55,9 +55,11 @@ CpuFeatureSet DetectCpuFeatures() {
   const bool avx512dq = Bit(leaf7.ebx, 17);
   const bool avx512bw = Bit(leaf7.ebx, 30);
   const bool avx512vl = Bit(leaf7.ebx, 31);
+  const bool avx512vnni = Bit(leaf7.ecx, 11);
 
   out.avx2_fma_f16c = os_ymm && avx2 && fma && f16c;
   out.avx512 = out.avx2_fma_f16c && os_zmm && avx512f && avx512dq && avx512bw && avx512vl;
+  out.avx512_vnni = out.avx512 && avx512vnni;
   return out;
 }
 

@@ -12,6 +12,7 @@ namespace vecdex::simd {
 struct CpuFeatureSet {
   bool avx2_fma_f16c = false;  // AVX2 + FMA3 + F16C, with YMM state enabled by the OS
   bool avx512 = false;         // AVX-512 F + BW + VL + DQ (+ the above), with ZMM/opmask state
+  bool avx512_vnni = false;    // avx512 + AVX512_VNNI (vpdpbusd: int8 dot products)
 };
 
 CpuFeatureSet DetectCpuFeatures();

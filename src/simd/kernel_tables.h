@@ -15,7 +15,9 @@ namespace vecdex::simd {
 // the ISA is usable (dispatch.cc checks). nullptr means the ISA was not compiled in.
 const KernelTable* ScalarKernels();
 const KernelTable* Avx2Kernels();
-const KernelTable* Avx512Kernels();
+const KernelTable* Avx512Kernels();  // with the VNNI int8 dot kernels when the CPU has VNNI
+// The AVX-512 table without the VNNI kernels (tests: keeps that path covered on VNNI CPUs).
+const KernelTable* Avx512KernelsWithoutVnni();
 
 // Picks the ISA for a process. `env` is the value of VECDEX_SIMD (nullptr or "" = not set);
 // `supported` lists the ISAs this process can run, lowest first, and always holds kScalar.

@@ -2,9 +2,10 @@
 //
 // A KernelTable holds function pointers for one ISA. The active table is chosen once per
 // process (first call to Kernels()) from the CPU's features and the OS's register support:
-// AVX-512 (F+BW+VL) when present, else AVX2+FMA+F16C, else portable scalar code. The
-// environment variable VECDEX_SIMD=scalar|avx2|avx512 forces a level; asking for one the CPU
-// lacks falls back to the best supported level below it (with a warning on stderr).
+// AVX-512 (F+BW+VL) when present (with AVX512-VNNI int8 dot kernels when the CPU also has VNNI),
+// else AVX2+FMA+F16C, else portable scalar code. The environment variable
+// VECDEX_SIMD=scalar|avx2|avx512 forces a level; asking for one the CPU lacks falls back to the
+// best supported level below it (with a warning on stderr).
 // Indexes copy the pointers they need at construction, so no dispatch happens per call.
 //
 // Conventions for every kernel:

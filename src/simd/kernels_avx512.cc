@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd/cpu_features.h"
 #include "simd/kernel_tables.h"
 #include "simd/kernels.h"
 
@@ -275,6 +276,88 @@ void BatchI8(const int8_t* q, const int8_t* rows, size_t stride, size_t n, size_
 }
 
 // ---------------------------------------------------------------------------------------------
+// int8 dot with AVX512_VNNI (Ice Lake, Zen 4 and later; chosen at run time, see Avx512Kernels).
+// vpdpbusd multiplies unsigned by signed bytes and adds groups of 4 products into int32 lanes:
+// 64 codes per instruction instead of 32 codes per widen + madd + add. The signed row codes are
+// made unsigned by flipping their sign bit (x + 128), and the excess 128 * sum(q) is taken off
+// with a second vpdpbusd of the constant 128 against the query, so the result stays the exact
+// integer dot. Bounds: a step adds at most 4 * 255 * 128 = 130560 to a lane, so lanes cannot
+// overflow for d <= 16448 * 64 (covering the documented d <= 65536). Masked tail bytes load as
+// 0 in the query, so the flipped row bytes (128) there multiply 0.
+
+#define VECDEX_VNNI __attribute__((target("avx512vnni")))
+
+VECDEX_VNNI inline __m512i FlipSign(__m512i x) { return _mm512_xor_si512(x, _mm512_set1_epi8(-128)); }
+
+VECDEX_VNNI inline int64_t FinishVnni(__m512i sum, __m512i excess) {
+  return HorizontalSum(_mm512_sub_epi32(sum, excess));
+}
+
+VECDEX_VNNI float PairDotI8Vnni(const int8_t* a, const int8_t* b, size_t d) {
+  const __m512i bias = _mm512_set1_epi8(-128);  // 0x80 = 128 as the unsigned operand
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+  __m512i e0 = _mm512_setzero_si512(), e1 = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 2 * kCacheLine <= d; i += 2 * kCacheLine) {
+    const __m512i q0 = _mm512_loadu_si512(a + i), q1 = _mm512_loadu_si512(a + i + kCacheLine);
+    s0 = _mm512_dpbusd_epi32(s0, FlipSign(_mm512_loadu_si512(b + i)), q0);
+    s1 = _mm512_dpbusd_epi32(s1, FlipSign(_mm512_loadu_si512(b + i + kCacheLine)), q1);
+    e0 = _mm512_dpbusd_epi32(e0, bias, q0);
+    e1 = _mm512_dpbusd_epi32(e1, bias, q1);
+  }
+  for (; i + kCacheLine <= d; i += kCacheLine) {
+    const __m512i q = _mm512_loadu_si512(a + i);
+    s0 = _mm512_dpbusd_epi32(s0, FlipSign(_mm512_loadu_si512(b + i)), q);
+    e0 = _mm512_dpbusd_epi32(e0, bias, q);
+  }
+  if (i < d) {
+    const __mmask64 mask = _cvtu64_mask64((uint64_t{1} << (d - i)) - 1);  // d - i < 64
+    const __m512i q = _mm512_maskz_loadu_epi8(mask, a + i);
+    s1 = _mm512_dpbusd_epi32(s1, FlipSign(_mm512_maskz_loadu_epi8(mask, b + i)), q);
+    e1 = _mm512_dpbusd_epi32(e1, bias, q);
+  }
+  return static_cast<float>(FinishVnni(_mm512_add_epi32(s0, s1), _mm512_add_epi32(e0, e1)));
+}
+
+VECDEX_VNNI void BatchDotI8Vnni(const int8_t* q, const int8_t* rows, size_t stride, size_t n, size_t d,
+                                float* out) {
+  const __m512i bias = _mm512_set1_epi8(-128);
+  const size_t tail = d % kCacheLine;
+  const __mmask64 mask = _cvtu64_mask64(tail == 0 ? 0 : (uint64_t{1} << tail) - 1);
+  // The excess 128 * sum(q) is the same for every row: once per call.
+  __m512i excess = _mm512_setzero_si512();
+  size_t k = 0;
+  for (; k + kCacheLine <= d; k += kCacheLine) excess = _mm512_dpbusd_epi32(excess, bias, _mm512_loadu_si512(q + k));
+  if (tail != 0) excess = _mm512_dpbusd_epi32(excess, bias, _mm512_maskz_loadu_epi8(mask, q + k));
+  const int64_t excess_sum = HorizontalSum(excess);
+
+  size_t i = 0;
+  for (; i + kBatchRows <= n; i += kBatchRows) {
+    const int8_t* r[kBatchRows];
+    for (size_t j = 0; j < kBatchRows; ++j) r[j] = rows + (i + j) * stride;
+    PrefetchNextRows(rows, stride, n, i);
+    __m512i sums[kBatchRows];
+    for (size_t j = 0; j < kBatchRows; ++j) sums[j] = _mm512_setzero_si512();
+    for (k = 0; k + kCacheLine <= d; k += kCacheLine) {
+      const __m512i qv = _mm512_loadu_si512(q + k);
+      for (size_t j = 0; j < kBatchRows; ++j) {
+        sums[j] = _mm512_dpbusd_epi32(sums[j], FlipSign(_mm512_loadu_si512(r[j] + k)), qv);
+      }
+    }
+    if (tail != 0) {
+      const __m512i qv = _mm512_maskz_loadu_epi8(mask, q + k);
+      for (size_t j = 0; j < kBatchRows; ++j) {
+        sums[j] = _mm512_dpbusd_epi32(sums[j], FlipSign(_mm512_maskz_loadu_epi8(mask, r[j] + k)), qv);
+      }
+    }
+    for (size_t j = 0; j < kBatchRows; ++j) out[i + j] = static_cast<float>(HorizontalSum(sums[j]) - excess_sum);
+  }
+  for (; i < n; ++i) out[i] = PairDotI8Vnni(q, rows + i * stride, d);
+}
+
+#undef VECDEX_VNNI
+
+// ---------------------------------------------------------------------------------------------
 // Conversions: vcvtps2ph with immediate round-to-nearest-even equals FloatToHalf bit for bit.
 
 void F32ToF16(const float* in, size_t n, Half* out) {
@@ -307,8 +390,22 @@ constexpr KernelTable kAvx512Table = {
     F32ToF16, F16ToF32,
 };
 
+// The AVX-512 table with the VNNI int8 dot kernels, for CPUs that have AVX512_VNNI.
+constexpr KernelTable WithVnni(KernelTable table) {
+  table.dot_i8 = PairDotI8Vnni;
+  table.dot_i8_batch = BatchDotI8Vnni;
+  return table;
+}
+constexpr KernelTable kAvx512VnniTable = WithVnni(kAvx512Table);
+
 }  // namespace
 
-const KernelTable* Avx512Kernels() { return &kAvx512Table; }
+// VECDEX_SIMD picks the ISA level; within AVX-512 the VNNI int8 kernels are used whenever the
+// CPU has them (they return the same exact integers).
+const KernelTable* Avx512Kernels() {
+  return CpuFeatures().avx512_vnni ? &kAvx512VnniTable : &kAvx512Table;
+}
+
+const KernelTable* Avx512KernelsWithoutVnni() { return &kAvx512Table; }
 
 }  // namespace vecdex::simd

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "simd/cpu_features.h"
+#include "simd/kernel_tables.h"
 #include "simd/kernels.h"
 #include "simd/quantize.h"
 
@@ -220,6 +222,35 @@ TEST_P(KernelsTest, Int8ExactAtLengthBound) {
   table().l2_i8_batch(a.data(), rows.data(), d, 2, d, out);
   EXPECT_EQ(out[0], static_cast<float>(int64_t{255 * 255} * kD));
   EXPECT_EQ(out[1], 0.0f);
+  table().dot_i8_batch(a.data(), rows.data(), d, 2, d, out);
+  EXPECT_EQ(out[0], static_cast<float>(int64_t{-127 * 128} * kD));
+  EXPECT_EQ(out[1], static_cast<float>(int64_t{127 * 127} * kD));
+}
+
+// On a CPU with AVX512-VNNI the AVX-512 table scores int8 dot products with vpdpbusd; the
+// widening kernels it replaces must stay exact too (they run on AVX-512 CPUs without VNNI).
+TEST(KernelsAvx512Test, Int8DotWithAndWithoutVnniIsExact) {
+  if (!CpuFeatures().avx512) GTEST_SKIP() << "no AVX-512";
+  std::mt19937_64 rng(11);
+  for (const KernelTable* t : {Avx512Kernels(), Avx512KernelsWithoutVnni()}) {
+    for (size_t d : PairLengths()) {
+      UnalignedArray<int8_t> a(d), b(d);
+      FillInt8(a.data(), d, rng);
+      FillInt8(b.data(), d, rng);
+      ASSERT_EQ(t->dot_i8(a.data(), b.data(), d), ExactInt8(Op::kDot, a.data(), b.data(), d)) << "d=" << d;
+    }
+    for (size_t d : {size_t{1}, size_t{63}, size_t{64}, size_t{100}, size_t{129}}) {
+      const size_t n = 7, stride = d + 5;
+      UnalignedArray<int8_t> q(d), rows(n * stride);
+      FillInt8(q.data(), d, rng);
+      FillInt8(rows.data(), n * stride, rng);
+      float out[n];
+      t->dot_i8_batch(q.data(), rows.data(), stride, n, d, out);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(out[i], ExactInt8(Op::kDot, q.data(), rows.data() + i * stride, d)) << "d=" << d << " row " << i;
+      }
+    }
+  }
 }
 
 TEST_P(KernelsTest, ZeroVectorsAndEmptyLength) {

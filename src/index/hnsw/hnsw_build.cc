@@ -101,20 +101,20 @@ Result<std::pair<uint32_t, int>> ReserveSlot(Graph& g, Label label) {
     // that read num_slots skip it.
     g.num_slots.store(n + 1, std::memory_order_release);
   }
-  auto [it, inserted] = g.slot_of.try_emplace(label, id);
-  if (!inserted) {
+  // The slot is unreachable until published: its label may be written now (the map reads it).
+  g.label_array()[id] = label;
+  const uint32_t old = g.slot_of.Put(id, g.label_array());
+  if (old != kNoNode) {
     // Replace: the old node becomes a tombstone (consolidation repairs the links around it).
-    const uint32_t old = it->second;
     g.meta_ref(old).fetch_or(kMetaDeleted, std::memory_order_acq_rel);
     g.live_count.fetch_sub(1);
     g.deleted_count.fetch_add(1);
-    it->second = id;
   }
   return std::make_pair(id, g.DrawLevel());
 }
 
 // Writes the block of an unreachable slot and publishes it.
-void WriteNode(Graph& g, uint32_t id, int level, Label label, const float* vector) {
+void WriteNode(Graph& g, uint32_t id, int level, const float* vector) {
   WithCodec(g, [&](const auto& codec) {
     codec.Encode(vector, g.mutable_code(id));
     if (g.metric == Metric::kInnerProduct) {
@@ -122,7 +122,6 @@ void WriteNode(Graph& g, uint32_t id, int level, Label label, const float* vecto
       std::memcpy(g.mutable_code(id) + codec.code_bytes(), &aux, sizeof(aux));
     }
   });
-  reinterpret_cast<Label*>(g.labels.data())[id] = label;
   if (g.keep_raw) std::memcpy(const_cast<float*>(g.raw(id)), vector, g.dim * sizeof(float));
   // Invariant: a fresh or freed slot has no upper array (ConsolidateDeletes releases it).
   uint32_t*& upper = g.upper_ptrs()[id];
@@ -157,8 +156,25 @@ void LinkNode(Graph& g, const Codec& codec, uint32_t id, int level, const float*
     SelectNeighbours(g, codec, s.layer, g.layout.m, s, &s.selected);
     const std::vector<uint32_t> chosen = s.selected;
     {
+      // `id` is already reachable on the layers above, where it was linked first, so concurrent
+      // inserts may have added themselves to this list meanwhile. Overwriting the list would
+      // drop those reverse links and could leave their nodes with no way in: merge instead,
+      // pruning with the heuristic when the union overflows. (A one-thread build never gets
+      // here with a non-empty list.)
       LinkGuard guard(g.locks, id);
-      StoreList(g.links(id, l), chosen.data(), static_cast<uint32_t>(chosen.size()));
+      uint32_t* list = g.links(id, l);
+      const uint32_t n = LoadCount(list);
+      ids.assign(chosen.begin(), chosen.end());
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t link = LoadLink(list, i);
+        if (std::find(ids.begin(), ids.end(), link) == ids.end()) ids.push_back(link);
+      }
+      if (ids.size() <= g.max_links(l)) {
+        StoreList(list, ids.data(), static_cast<uint32_t>(ids.size()));
+      } else {
+        PruneFrom(g, codec, id, ids, l, s);
+        StoreList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
+      }
     }
     for (uint32_t neighbour : chosen) AddReverseLink(g, codec, neighbour, id, l, s, &ids);
     if (!s.layer.empty()) {
@@ -180,7 +196,7 @@ Status InsertOne(Graph& g, Label label, const float* vector, SearchScratch& s) {
   // bindings, and the fuzz build uses clang).
   const auto id = slot.first;
   const auto level = slot.second;
-  WriteNode(g, id, level, label, vector);
+  WriteNode(g, id, level, vector);
   if (g.entry_id() == kNoNode) {  // only the first node of a graph takes the lock here
     std::lock_guard<std::mutex> lock(g.entry_mu);
     if (g.entry_id() == kNoNode) {
@@ -200,10 +216,9 @@ Status InsertOne(Graph& g, Label label, const float* vector, SearchScratch& s) {
 
 bool RemoveOne(Graph& g, Label label) {
   std::lock_guard<std::mutex> lock(g.map_mu);
-  auto it = g.slot_of.find(label);
-  if (it == g.slot_of.end()) return false;
-  g.meta_ref(it->second).fetch_or(kMetaDeleted, std::memory_order_acq_rel);
-  g.slot_of.erase(it);
+  const uint32_t id = g.slot_of.Erase(label, g.label_array());
+  if (id == kNoNode) return false;
+  g.meta_ref(id).fetch_or(kMetaDeleted, std::memory_order_acq_rel);
   g.live_count.fetch_sub(1);
   g.deleted_count.fetch_add(1);
   return true;

@@ -143,14 +143,79 @@ void Region::AdoptView(uint8_t* data, size_t bytes) {
   owned_ = false;
 }
 
+// ---------------------------------------------------------------------------- LabelMap
+
+uint32_t LabelMap::Find(Label label, const Label* labels) const {
+  if (table_.empty()) return kNoNode;
+  const size_t mask = table_.size() - 1;
+  for (size_t i = Hash(label) & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = table_[i];
+    if (slot == kNoNode || labels[slot] == label) return slot;
+  }
+}
+
+uint32_t LabelMap::Put(uint32_t slot, const Label* labels) {
+  if ((size_ + 1) * 4 > table_.size() * 3) Grow(labels);
+  const Label label = labels[slot];
+  const size_t mask = table_.size() - 1;
+  for (size_t i = Hash(label) & mask;; i = (i + 1) & mask) {
+    const uint32_t old = table_[i];
+    if (old == kNoNode) {
+      table_[i] = slot;
+      ++size_;
+      return kNoNode;
+    }
+    if (labels[old] == label) {
+      table_[i] = slot;
+      return old;
+    }
+  }
+}
+
+uint32_t LabelMap::Erase(Label label, const Label* labels) {
+  if (table_.empty()) return kNoNode;
+  const size_t mask = table_.size() - 1;
+  size_t i = Hash(label) & mask;
+  for (;; i = (i + 1) & mask) {
+    if (table_[i] == kNoNode) return kNoNode;
+    if (labels[table_[i]] == label) break;
+  }
+  const uint32_t erased = table_[i];
+  // Backward-shift deletion: move later entries of the probe run into the hole when their home
+  // bucket does not lie cyclically in (hole, entry], so every run stays gap-free.
+  for (size_t j = (i + 1) & mask; table_[j] != kNoNode; j = (j + 1) & mask) {
+    const size_t home = Hash(labels[table_[j]]) & mask;
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!stays) {
+      table_[i] = table_[j];
+      i = j;
+    }
+  }
+  table_[i] = kNoNode;
+  --size_;
+  return erased;
+}
+
+void LabelMap::Grow(const Label* labels) {
+  std::vector<uint32_t> old = std::move(table_);
+  table_.assign(std::max<size_t>(64, old.size() * 2), kNoNode);
+  size_ = 0;
+  for (uint32_t slot : old) {
+    if (slot != kNoNode) Put(slot, labels);
+  }
+}
+
 // ---------------------------------------------------------------------------- scratch
 
 void SearchScratch::NewVisit(size_t slots) {
-  if (visited.size() < slots) visited.resize(slots + slots / 4 + 64, 0);
-  if (++tag == 0) {
+  const size_t words = slots / 64 + 1;
+  if (dirty_count * 16 < visited.size()) {
+    for (size_t i = 0; i < dirty_count; ++i) visited[dirty[i]] = 0;
+  } else {
     std::fill(visited.begin(), visited.end(), 0);
-    tag = 1;
   }
+  dirty_count = 0;
+  if (visited.size() < words) visited.resize(words + words / 4 + 1, 0);
 }
 
 std::unique_ptr<SearchScratch> ScratchPool::Take() {
@@ -174,7 +239,7 @@ size_t ScratchPool::memory_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t bytes = free_.capacity() * sizeof(void*);
   for (const auto& s : free_) {
-    bytes += sizeof(SearchScratch) + s->visited.capacity() * sizeof(uint16_t) +
+    bytes += sizeof(SearchScratch) + s->visited.capacity() * sizeof(uint64_t) + s->dirty.capacity() * sizeof(uint32_t) +
              (s->candidates.capacity() + s->results.capacity() + s->layer.capacity() + s->prune.capacity()) *
                  sizeof(Candidate) +
              s->selected.capacity() * sizeof(uint32_t) + s->vector.capacity() * sizeof(float);
@@ -255,9 +320,7 @@ size_t Graph::memory_bytes() const {
   size_t bytes = sizeof(Graph) + blocks.committed() + labels.committed() + uppers.committed() + raws.committed() +
                  upper_bytes.load() + scratch.memory_bytes();
   std::lock_guard<std::mutex> lock(map_mu);
-  // unordered_map: one bucket pointer per bucket plus one heap node (next, key, value, hash).
-  bytes += slot_of.bucket_count() * sizeof(void*) +
-           slot_of.size() * (sizeof(void*) + sizeof(Label) + sizeof(uint32_t) + sizeof(size_t) + 4);
+  bytes += slot_of.memory_bytes();
   bytes += free_slots.capacity() * sizeof(uint32_t);
   bytes += i8.ranges().offset.capacity() * sizeof(float) * 2;
   return bytes;

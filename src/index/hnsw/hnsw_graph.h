@@ -32,7 +32,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "index/hnsw/vector_codes.h"
@@ -181,8 +180,13 @@ struct Candidate {
 
 // Per-search working memory, pooled so the hot path never allocates in steady state.
 struct SearchScratch {
-  std::vector<uint16_t> visited;  // visited[id] == tag  <=>  id seen in the current search
-  uint16_t tag = 0;
+  // One bit per slot: set <=> id seen in the current search. A bit table (41 KiB at 331k slots)
+  // stays in L1/L2 while the walk streams codes through the caches; the check of a u16 tag table
+  // (16x larger) held 21% of the layer-0 loop's samples, and the bits measured ~5% more QPS on
+  // glove-100. Cleared per search: only the words set last time when few, else all of them.
+  std::vector<uint64_t> visited;
+  std::vector<uint32_t> dirty;  // [0, dirty_count): words that became non-zero in this search
+  size_t dirty_count = 0;
   std::vector<Candidate> candidates;  // min-heap by distance
   std::vector<Candidate> results;     // max-heap by distance
   QueryCode query;
@@ -194,12 +198,24 @@ struct SearchScratch {
   std::vector<float> vector;       // normalized input vector
   size_t distance_count = 0;
 
-  // Starts a new search over `slots` ids: a fresh tag, clearing the table only on wrap-around.
+  // Starts a new search over `slots` ids with an empty table.
   void NewVisit(size_t slots);
-  void Visit(uint32_t id) { visited[id] = tag; }
-  bool Visited(uint32_t id) {
-    if (id >= visited.size()) visited.resize(static_cast<size_t>(id) * 2 + 1, 0);
-    return visited[id] == tag;
+  // Sizes the table for `id` (a node newer than the search). Rare.
+  void Grow(uint32_t id) {
+    if (id / 64 >= visited.size()) visited.resize(static_cast<size_t>(id / 64) * 2 + 1, 0);
+  }
+  // Marks `id` seen; returns whether it was seen before.
+  bool TestAndSet(uint32_t id) {
+    Grow(id);
+    uint64_t& word = visited[id / 64];
+    const uint64_t bit = uint64_t{1} << (id % 64);
+    if ((word & bit) != 0) return true;
+    if (word == 0) {
+      if (dirty_count == dirty.size()) dirty.resize(2 * dirty_count + 64);
+      dirty[dirty_count++] = id / 64;
+    }
+    word |= bit;
+    return false;
   }
 };
 
@@ -226,6 +242,35 @@ class ScratchLease {
  private:
   ScratchPool& pool_;
   std::unique_ptr<SearchScratch> scratch_;
+};
+
+// Label -> slot of the live nodes: an open-addressing table (linear probing, power-of-two size,
+// at most 3/4 full) of slot numbers only; the key of an entry is read from the graph's label
+// array (`labels[slot]`), which holds every slot's label. 4 bytes per bucket, about 6.5 per
+// node, instead of ~42 for std::unordered_map (a heap node per entry plus its bucket): 11% of an
+// int8 index of dim 100. Not thread-safe: the graph guards it with map_mu.
+class LabelMap {
+ public:
+  // The slot of `label`, or kNoNode.
+  uint32_t Find(Label label, const Label* labels) const;
+  // Maps labels[slot] to `slot`; returns the slot it mapped to before, or kNoNode.
+  uint32_t Put(uint32_t slot, const Label* labels);
+  // Unmaps `label`; returns its slot, or kNoNode when absent.
+  uint32_t Erase(Label label, const Label* labels);
+  size_t size() const { return size_; }
+  size_t memory_bytes() const { return table_.capacity() * sizeof(uint32_t); }
+
+ private:
+  static uint64_t Hash(Label label) {  // splitmix64 finalizer: labels are often sequential
+    uint64_t x = label;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  void Grow(const Label* labels);
+
+  std::vector<uint32_t> table_;  // kNoNode = empty
+  size_t size_ = 0;
 };
 
 // One HNSW graph: storage, links, labels, entry point. Owned by HnswIndex through a shared_ptr
@@ -276,7 +321,9 @@ class Graph {
   int level(uint32_t id) const { return static_cast<int>(meta(id) & kMetaLevelMask); }
   const uint8_t* code(uint32_t id) const { return block(id) + layout.code_offset; }
   uint8_t* mutable_code(uint32_t id) const { return block(id) + layout.code_offset; }
-  Label label(uint32_t id) const { return reinterpret_cast<const Label*>(labels.data())[id]; }
+  Label label(uint32_t id) const { return label_array()[id]; }
+  // Written only while the slot is unreachable (ReserveSlot, under map_mu; Load).
+  Label* label_array() const { return reinterpret_cast<Label*>(labels.data()); }
   const float* raw(uint32_t id) const {
     return reinterpret_cast<const float*>(raws.data()) + static_cast<size_t>(id) * dim;
   }
@@ -305,7 +352,7 @@ class Graph {
   mutable ScratchPool scratch;
 
   mutable std::mutex map_mu;                    // guards the fields below
-  std::unordered_map<Label, uint32_t> slot_of;  // live labels only
+  LabelMap slot_of;                  // live labels only
   std::vector<uint32_t> free_slots;             // unreachable, past their grace period
   std::mt19937_64 rng;
 

@@ -284,8 +284,7 @@ std::vector<hnsw::InternalId> HnswIndex::InternalIds(std::span<const Label> labe
   ids.reserve(labels.size());
   std::lock_guard<std::mutex> lock(g->map_mu);
   for (Label label : labels) {
-    auto it = g->slot_of.find(label);
-    ids.push_back(hnsw::ToId(it == g->slot_of.end() ? hnsw::kNoNode : it->second));
+    ids.push_back(hnsw::ToId(g->slot_of.Find(label, g->label_array())));
   }
   return ids;
 }

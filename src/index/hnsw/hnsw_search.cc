@@ -125,10 +125,20 @@ void CollectResults(const Graph& g, const QueryCode& raw_query, bool rerank, siz
   out->clear();
   std::vector<Candidate>& results = s.results;
   if (rerank) {
-    for (Candidate& c : results) {
-      c.distance = g.f32.Distance(raw_query, reinterpret_cast<const uint8_t*>(g.raw(c.id)));
-      ++s.distance_count;
+    // The float32 copies are scattered cache misses, all known up front: keep a few in flight.
+    const size_t raw_bytes = g.dim * sizeof(float);
+    const size_t n = results.size();
+    for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) {
+      PrefetchCode(reinterpret_cast<const uint8_t*>(g.raw(results[i].id)), raw_bytes);
     }
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) {
+        PrefetchCode(reinterpret_cast<const uint8_t*>(g.raw(results[i + kPrefetchAhead].id)), raw_bytes);
+      }
+      Candidate& c = results[i];
+      c.distance = g.f32.Distance(raw_query, reinterpret_cast<const uint8_t*>(g.raw(c.id)));
+    }
+    s.distance_count += n;
   }
   size_t keep = results.size();
   if (results.size() > k) {
@@ -244,11 +254,9 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
   candidates.clear();
   results.clear();
   s.NewVisit(g.num_slots.load(std::memory_order_acquire));
-  s.Visited(entry);  // sizes the table when the entry is newer than the search
-  s.Visit(entry);
-  uint16_t* visited = s.visited.data();
-  size_t visited_size = s.visited.size();
-  const uint16_t tag = s.tag;
+  s.TestAndSet(entry);  // sizes the table when the entry is newer than the search
+  uint64_t* visited = s.visited.data();
+  size_t visited_words = s.visited.size();
   // Invariant: a list holds at most m0 <= 2 * kMaxM links (build caps, load validates).
   uint32_t todo_ids[2 * HnswOptions::kMaxM];
   candidates.push_back({entry_distance, entry});
@@ -263,8 +271,10 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     std::pop_heap(candidates.begin(), candidates.end(), NearerFirst);
     candidates.pop_back();
     // The next node to expand is usually the new top: load its list while scoring this one's.
+    const uint32_t* next_list = nullptr;
     if (!candidates.empty()) {
-      const uint8_t* next = reinterpret_cast<const uint8_t*>(g.links(candidates.front().id, level));
+      next_list = g.links(candidates.front().id, level);
+      const uint8_t* next = reinterpret_cast<const uint8_t*>(next_list);
       Prefetch(next);  // count + 2m links: 4 + 8m bytes, 3 lines at m = 16 when misaligned
       Prefetch(next + 64);
       Prefetch(next + 128);
@@ -275,23 +285,47 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     const uint32_t* list = g.links(current.id, level);
     const uint32_t n = LoadCount(list);
     size_t todo = 0;
+    // Room for every word this expansion can dirty, so the loop appends without a check.
+    if (s.dirty.size() < s.dirty_count + n) s.dirty.resize(2 * (s.dirty_count + n));
+    uint32_t* const dirty = s.dirty.data();
+    size_t dirtied = s.dirty_count;
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t id = LoadLink(list, i);
-      if (id >= visited_size) {  // a node newer than this search: grow the table (rare)
-        s.Visited(id);
+      if (id / 64 >= visited_words) {  // a node newer than this search: grow the table (rare)
+        s.Grow(id);
         visited = s.visited.data();
-        visited_size = s.visited.size();
+        visited_words = s.visited.size();
       }
-      if (visited[id] == tag) continue;
-      visited[id] = tag;
+      uint64_t& word = visited[id / 64];
+      const uint64_t bit = uint64_t{1} << (id % 64);
+      if ((word & bit) != 0) continue;
+      dirty[dirtied] = id / 64;
+      dirtied += word == 0;
+      word |= bit;
       todo_ids[todo++] = id;
     }
+    s.dirty_count = dirtied;
     const size_t ahead = std::min<size_t>(todo, kPrefetchAhead);
     for (size_t j = 0; j < ahead; ++j) PrefetchCode(codes + size_t{todo_ids[j]} * stride, code_bytes);
     distances += todo;
+    // Past the last code of this expansion to prefetch, start on the next one's: the unvisited
+    // neighbours of the predicted next node, one per step, so that its first codes are in
+    // flight before its expansion begins (otherwise every expansion starts with a full miss).
+    uint32_t next_pos = 0, next_n = 0;
     for (size_t j = 0; j < todo; ++j) {
       const uint32_t id = todo_ids[j];
-      if (j + kPrefetchAhead < todo) PrefetchCode(codes + size_t{todo_ids[j + kPrefetchAhead]} * stride, code_bytes);
+      if (j + kPrefetchAhead < todo) {
+        PrefetchCode(codes + size_t{todo_ids[j + kPrefetchAhead]} * stride, code_bytes);
+      } else if (next_list != nullptr) {
+        if (next_pos == 0) next_n = LoadCount(next_list);
+        while (next_pos < next_n) {
+          const uint32_t nid = LoadLink(next_list, next_pos++);
+          if (nid / 64 < visited_words && (visited[nid / 64] & (uint64_t{1} << (nid % 64))) == 0) {
+            PrefetchCode(codes + size_t{nid} * stride, code_bytes);
+            break;
+          }
+        }
+      }
       const float d = score(codes + size_t{id} * stride);
       if (results.size() < ef || d < bound) {
         candidates.push_back({d, id});

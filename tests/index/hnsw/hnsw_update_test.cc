@@ -1,7 +1,10 @@
 // Deletes (tombstones, consolidation, slot reuse), replacing a label, Compact, churn memory.
 #include <algorithm>
+#include <random>
 #include <set>
+#include <unordered_map>
 
+#include "index/hnsw/hnsw_graph.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/hnsw_test_util.h"
 
@@ -186,6 +189,50 @@ TEST(HnswUpdateTest, ChurnKeepsMemoryBounded) {
   EXPECT_LE(after_last, after_first * 11 / 10) << after_first << " -> " << after_last;
   EXPECT_GE(after_last, after_first * 9 / 10) << after_first << " -> " << after_last;
   EXPECT_LE(index->stats().slots, n);
+}
+
+// The label map against std::unordered_map under random puts, replaces and erases: labels
+// that collide in the low bits (multiples of 2^20) exercise long probe runs and the
+// backward-shift deletion.
+TEST(HnswLabelMapTest, MatchesUnorderedMap) {
+  std::mt19937_64 rng(7);
+  constexpr uint32_t kSlots = 20000;
+  std::vector<Label> labels(kSlots);
+  hnsw::LabelMap map;
+  std::unordered_map<Label, uint32_t> expected;
+  std::vector<uint32_t> free_slots;
+  for (uint32_t i = kSlots; i-- > 0;) free_slots.push_back(i);
+  auto random_label = [&] {
+    const uint64_t r = rng() % 3000;
+    return r % 2 == 0 ? Label{r} : Label{r << 20};
+  };
+  for (int step = 0; step < 200000; ++step) {
+    const Label label = random_label();
+    const uint64_t op = rng() % 3;
+    if (op < 2 && !free_slots.empty()) {
+      const uint32_t slot = free_slots.back();
+      free_slots.pop_back();
+      labels[slot] = label;
+      const uint32_t old = map.Put(slot, labels.data());
+      auto it = expected.find(label);
+      ASSERT_EQ(old, it == expected.end() ? hnsw::kNoNode : it->second);
+      if (it != expected.end()) free_slots.push_back(it->second);
+      expected[label] = slot;
+    } else {
+      const uint32_t erased = map.Erase(label, labels.data());
+      auto it = expected.find(label);
+      ASSERT_EQ(erased, it == expected.end() ? hnsw::kNoNode : it->second);
+      if (it != expected.end()) {
+        free_slots.push_back(it->second);
+        expected.erase(it);
+      }
+    }
+    ASSERT_EQ(map.size(), expected.size());
+    if (step % 1000 == 0) {
+      for (const auto& [l, slot] : expected) ASSERT_EQ(map.Find(l, labels.data()), slot);
+      ASSERT_EQ(map.Find(Label{1} << 62, labels.data()), hnsw::kNoNode);
+    }
+  }
 }
 
 }  // namespace
