@@ -3,7 +3,8 @@
 //
 // On disk (docs/format/database.md):
 //   <dir>/LOCK                              flock: one Database per directory, across processes
-//   <dir>/collections/<name>/store.db       the source of truth (SQLite, WAL; docs/format/store.md)
+//   <dir>/collections/<name>/store.db       the source of truth (SQLite, WAL; docs/format/store.md),
+//                                           with its -wal, -shm and .lock files
 //   <dir>/collections/<name>/CURRENT        names the durable index snapshot and its sequence
 //   <dir>/collections/<name>/index-<seq>.<kind>   the snapshot itself (docs/format/<kind>.md)
 //
@@ -74,6 +75,13 @@ struct DatabaseOptions {
   // Verify the store with SQLite's quick_check on open (reads every page); rows carry CRCs that
   // every read checks regardless. Collection::Verify always runs the full check.
   bool check_store_on_open = false;
+  // Open for reading only, writing nothing: writes, Snapshot, CreateCollection and
+  // DropCollection fail with FailedPrecondition; no snapshot, repair or cleanup is written; a
+  // mapped snapshot stays mapped (no writable copy is loaded). A collection whose snapshot is
+  // damaged or unusable fails to open with that error instead of being rebuilt, so damage is
+  // reported rather than repaired (`vecdex info`, `verify` and `search` open this way).
+  // Otherwise such an index is rebuilt, the reason logged and kept in CollectionInfo::recovery.
+  bool read_only = false;
   // Progress and recovery messages ("collection docs: rebuilding index from store: ..."). Left
   // empty, they go to stderr; pass a function that ignores them to discard them.
   std::function<void(std::string_view message)> log;
@@ -126,8 +134,11 @@ struct CollectionInfo {
   std::string name;
   CollectionConfig config;
   // "ready"; "loading" while a mapped snapshot is being made writable (searches served, writes
-  // wait); "rebuilding" while the index is rebuilt from the store.
+  // wait).
   std::string status;
+  // Why the index was rebuilt from the store when the collection opened ("" when it came from
+  // its snapshot), e.g. "<file>: checksum mismatch in section blocks".
+  std::string recovery;
   uint64_t points = 0;         // in the store
   uint64_t indexed = 0;        // live vectors in the index
   uint64_t last_sequence = 0;  // last change committed to the store

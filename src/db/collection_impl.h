@@ -111,6 +111,12 @@ class CollectionImpl final : public Collection {
   Status CatchUp();
   Result<WriteSummary> UpdatePayloads(std::span<const PointKey> keys, std::string_view json_object, bool merge);
 
+  // ---- reads (collection_read.cc)
+  // One search resolved through the store, rows cut to request.k. Returns by how many results
+  // the shortest row fell short of request.k while the index had more (deleted meanwhile).
+  Result<size_t> SearchOnce(const Index& index, MatrixView queries, const SearchParams& params,
+                          const SearchRequest& request, std::vector<std::vector<ScoredPoint>>* out);
+
   // ---- snapshots (collection_snapshot.cc)
   void BackgroundLoop();
   bool SnapshotDue(std::chrono::steady_clock::time_point now) const;
@@ -129,6 +135,7 @@ class CollectionImpl final : public Collection {
   CollectionConfig config_;  // set by Open, constant afterwards
   std::string uuid_;         // ditto
   std::string kind_;         // ditto: "hnsw", "flat"
+  std::string recovery_;     // ditto: why the index was rebuilt on open ("" if it was not)
   std::unique_ptr<store::Store> store_;  // set by Open, reset by Close (under lifecycle_mu_)
 
   mutable std::shared_mutex lifecycle_mu_;

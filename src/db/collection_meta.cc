@@ -30,6 +30,9 @@ Result<CollectionConfig> NormalizeConfig(const CollectionConfig& config) {
     return Status::InvalidArgument("sync_interval_ms must be in [1, 60000], got " +
                                    std::to_string(config.sync_interval_ms));
   }
+  if (config.metric != Metric::kL2 && config.metric != Metric::kInnerProduct && config.metric != Metric::kCosine) {
+    return Status::InvalidArgument("unknown metric " + std::to_string(static_cast<int>(config.metric)));
+  }
   if (config.sync != SyncPolicy::kEveryBatch && config.sync != SyncPolicy::kInterval) {
     return Status::InvalidArgument("unknown sync policy");
   }

@@ -78,7 +78,8 @@ Result<std::vector<std::vector<ScoredPoint>>> CollectionImpl::SearchBatch(Matrix
     return Status::InvalidArgument("search: the query has dimension " + std::to_string(queries.dim) +
                                    ", collection " + name_ + " has " + std::to_string(config_.dim));
   }
-  if (queries.rows == 0) return std::vector<std::vector<ScoredPoint>>{};
+  std::vector<std::vector<ScoredPoint>> out;
+  if (queries.rows == 0) return out;
   const std::shared_ptr<Index> index = CurrentIndex();
 
   std::unique_ptr<IdSetFilter> filter;
@@ -92,11 +93,28 @@ Result<std::vector<std::vector<ScoredPoint>>> CollectionImpl::SearchBatch(Matrix
   params.k = request.k;
   params.ef = request.ef;
   params.filter = filter.get();
+  // A point deleted between the index's answer and the store read is dropped from the answer.
+  // The search then runs again asking the index for as many more candidates as were dropped, so
+  // a query still gets k results whenever k points exist. This only happens when a delete
+  // raced this very search (for flat indexes, until the delete reaches the index).
+  constexpr int kAttempts = 6;
+  size_t extra = 0;
+  for (int attempt = 1;; ++attempt) {
+    params.k = request.k + extra;
+    VECDEX_ASSIGN_OR_RETURN(size_t shortfall, SearchOnce(*index, queries, params, request, &out));
+    if (shortfall == 0 || attempt == kAttempts) return out;
+    extra = 2 * (extra + shortfall);
+  }
+}
+
+Result<size_t> CollectionImpl::SearchOnce(const Index& index, MatrixView queries, const SearchParams& params,
+                                          const SearchRequest& request,
+                                          std::vector<std::vector<ScoredPoint>>* out) {
   SearchResults found;
   {
     std::shared_lock<std::shared_mutex> readers;
-    if (!index->concurrent_writes()) readers = std::shared_lock(index_rw_);
-    VECDEX_RETURN_IF_ERROR(index->Search(queries, params, &found));
+    if (!index.concurrent_writes()) readers = std::shared_lock(index_rw_);
+    VECDEX_RETURN_IF_ERROR(index.Search(queries, params, &found));
   }
 
   // Ids to keys (and vectors, payloads) in one store read.
@@ -111,18 +129,22 @@ Result<std::vector<std::vector<ScoredPoint>>> CollectionImpl::SearchBatch(Matrix
   std::unordered_map<Label, const store::StoredPoint*> by_id;
   for (const store::StoredPoint& p : points) by_id.emplace(p.id, &p);
 
-  std::vector<std::vector<ScoredPoint>> out(queries.rows);
+  out->assign(queries.rows, {});
+  size_t shortfall = 0;
   for (size_t q = 0; q < found.num_queries; ++q) {
-    for (size_t i = 0; i < found.count_of(q); ++i) {
-      // A point deleted since the index answered is skipped: never returned once gone.
+    std::vector<ScoredPoint>& row = (*out)[q];
+    for (size_t i = 0; i < found.count_of(q) && row.size() < request.k; ++i) {
+      // A point deleted since the index answered is never returned.
       auto it = by_id.find(found.labels_of(q)[i]);
       if (it == by_id.end()) continue;
       const float distance = found.distances_of(q)[i];
-      out[q].push_back(ScoredPoint{it->second->key, distance, DistanceToScore(config_.metric, distance),
-                                   it->second->vector, it->second->payload_json});
+      row.push_back(ScoredPoint{it->second->key, distance, DistanceToScore(config_.metric, distance),
+                                it->second->vector, it->second->payload_json});
     }
+    // Short only when the index had more to give (its row was full).
+    if (row.size() < request.k && found.count_of(q) == params.k) shortfall = std::max(shortfall, request.k - row.size());
   }
-  return out;
+  return shortfall;
 }
 
 Result<CollectionInfo> CollectionImpl::Info() {
@@ -132,10 +154,15 @@ Result<CollectionInfo> CollectionImpl::Info() {
   info.name = name_;
   info.config = config_;
   info.status = state_.load() == State::kLoading ? "loading" : "ready";
+  info.recovery = recovery_;
   VECDEX_ASSIGN_OR_RETURN(info.points, store_->Count());
   const std::shared_ptr<Index> index = CurrentIndex();
-  info.indexed = index->size();
-  info.index_memory_bytes = index->memory_bytes();
+  {
+    std::shared_lock<std::shared_mutex> readers;
+    if (!index->concurrent_writes()) readers = std::shared_lock(index_rw_);
+    info.indexed = index->size();
+    info.index_memory_bytes = index->memory_bytes();
+  }
   info.last_sequence = store_->LastSequence();
   info.indexed_sequence = indexed_sequence_.load();
   info.snapshot_sequence = snapshot_sequence_.load();

@@ -2,6 +2,10 @@
 // best source available (a mapped snapshot, a read snapshot plus its change-log tail, or a full
 // rebuild), and closing it again.
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +14,7 @@
 #include <utility>
 
 #include "db/collection_impl.h"
+#include "common/durable_file.h"
 #include "db/fs_util.h"
 
 namespace vecdex::db {
@@ -115,7 +120,7 @@ Result<std::shared_ptr<CollectionImpl>> CollectionImpl::Open(const std::string& 
   }
   VECDEX_RETURN_IF_ERROR(c->RecoverIndex());
   c->budget_->Report(c.get(), c->CurrentIndex()->memory_bytes());
-  if (options.background_snapshots || c->state_.load() == State::kLoading) {
+  if (!options.read_only && (options.background_snapshots || c->state_.load() == State::kLoading)) {
     c->bg_thread_ = std::thread([raw = c.get()] { raw->BackgroundLoop(); });
   }
   return c;
@@ -144,15 +149,32 @@ Status CollectionImpl::RecoverIndex() {
         if (manifest->sequence != store_->LastSequence()) {
           oldest_unsnapshotted_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
         }
-        state_.store(mapped ? State::kLoading : State::kReady);
+        // Read-only: the mapped view is all it will ever need.
+        state_.store(mapped && !options_.read_only ? State::kLoading : State::kReady);
         RemoveStaleFiles(snapshot_file_);
         return Status::Ok();
       }
       reason = index.status().message();
     }
   }
+  const bool never_snapshotted = !text.ok() && text.status().code() == StatusCode::kNotFound;
+  if (!never_snapshotted) {
+    if (options_.read_only) {
+      return Status::Corruption("collection " + name_ + ": the index snapshot is unusable (" + reason +
+                                "); open it writable to rebuild it from the store");
+    }
+    recovery_ = reason;
+    // CURRENT must not name a snapshot that is about to be deleted.
+    if (::unlink(manifest_path.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError(manifest_path + ": cannot remove: " + std::strerror(errno));
+    }
+    VECDEX_RETURN_IF_ERROR(SyncDirectoryOf("collection", manifest_path));
+  }
   // A new collection has nothing to rebuild from: say nothing.
-  if (store_->LastSequence() != 0 || text.ok()) Log("rebuilding the index from the store: " + reason);
+  if (store_->LastSequence() != 0 || !never_snapshotted) {
+    recovery_ = reason;
+    Log("rebuilding the index from the store: " + reason);
+  }
   VECDEX_ASSIGN_OR_RETURN(std::shared_ptr<Index> rebuilt, RebuildFromStore());
   SetIndex(std::move(rebuilt));
   std::lock_guard lock(write_mu_);
@@ -305,6 +327,7 @@ void CollectionImpl::PromoteView() {
 }
 
 void CollectionImpl::RemoveStaleFiles(const std::string& keep) {
+  if (options_.read_only) return;  // writes nothing
   Result<std::vector<std::string>> names = ListDirectory(dir_);
   if (!names.ok()) return;
   for (const std::string& file : *names) {
@@ -322,7 +345,7 @@ void CollectionImpl::Close(bool final_snapshot) {
   }
   bg_cv_.notify_all();
   if (bg_thread_.joinable()) bg_thread_.join();
-  if (final_snapshot && state_.load() == State::kReady) {
+  if (final_snapshot && !options_.read_only && state_.load() == State::kReady) {
     const Status s = Snapshot();
     if (!s.ok()) Log("final snapshot failed (the next open replays or rebuilds): " + s.message());
   }

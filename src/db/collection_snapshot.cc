@@ -50,6 +50,7 @@ bool CollectionImpl::SnapshotDue(std::chrono::steady_clock::time_point now) cons
 Status CollectionImpl::Snapshot() {
   std::shared_lock life(lifecycle_mu_);
   VECDEX_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return Status::FailedPrecondition("collection " + name_ + " was opened read-only");
   std::lock_guard serial(snapshot_mu_);
   return WriteSnapshot();
 }

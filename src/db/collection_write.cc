@@ -8,6 +8,7 @@
 namespace vecdex::db {
 
 Status CollectionImpl::WaitWritable(std::unique_lock<std::mutex>& lock) {
+  if (options_.read_only) return Status::FailedPrecondition("collection " + name_ + " was opened read-only");
   writable_cv_.wait(lock, [this] { return state_.load() != State::kLoading; });
   VECDEX_RETURN_IF_ERROR(CheckOpen());
   if (needs_catch_up_) VECDEX_RETURN_IF_ERROR(CatchUp());

@@ -53,13 +53,14 @@ class DatabaseImpl final : public Database {
   }
 
   Status OpenAll() {
-    VECDEX_RETURN_IF_ERROR(CreateDirectories(CollectionsDir()));
+    if (options_.read_only && ::access(CollectionsDir().c_str(), F_OK) != 0) return Status::Ok();  // empty
+    if (!options_.read_only) VECDEX_RETURN_IF_ERROR(CreateDirectories(CollectionsDir()));
     VECDEX_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(CollectionsDir()));
     for (const std::string& name : names) {
       const std::string path = CollectionsDir() + "/" + name;
       if (name.starts_with(kCreatingPrefix) || name.starts_with(kDroppedPrefix)) {
         // Leftovers of a create or drop a crash interrupted: neither was acknowledged.
-        VECDEX_RETURN_IF_ERROR(RemoveTree(path));
+        if (!options_.read_only) VECDEX_RETURN_IF_ERROR(RemoveTree(path));
         continue;
       }
       if (!ValidateCollectionName(name).ok()) continue;  // not ours
@@ -76,6 +77,7 @@ class DatabaseImpl final : public Database {
 
   Result<std::shared_ptr<Collection>> CreateCollection(const std::string& name,
                                                        const CollectionConfig& config) override {
+    VECDEX_RETURN_IF_ERROR(CheckWritable());
     VECDEX_RETURN_IF_ERROR(ValidateCollectionName(name));
     VECDEX_ASSIGN_OR_RETURN(CollectionConfig normalized, NormalizeConfig(config));
     std::lock_guard lock(mu_);
@@ -86,11 +88,19 @@ class DatabaseImpl final : public Database {
     const std::string final_dir = CollectionsDir() + "/" + name;
     VECDEX_RETURN_IF_ERROR(RemoveTree(staging));
     VECDEX_RETURN_IF_ERROR(CreateDirectories(staging));
-    VECDEX_RETURN_IF_ERROR(CollectionImpl::Create(staging, normalized));
+    if (Status s = CollectionImpl::Create(staging, normalized); !s.ok()) {
+      (void)RemoveTree(staging);
+      return s;
+    }
     VECDEX_RETURN_IF_ERROR(RenameDurably(staging, final_dir));
-    VECDEX_ASSIGN_OR_RETURN(std::shared_ptr<CollectionImpl> c, CollectionImpl::Open(name, final_dir, options_, budget_));
-    open_.emplace(name, c);
-    return std::shared_ptr<Collection>(c);
+    Result<std::shared_ptr<CollectionImpl>> c = CollectionImpl::Open(name, final_dir, options_, budget_);
+    if (!c.ok()) {
+      // Not acknowledged: take it back so the name stays free.
+      (void)RemoveTree(final_dir);
+      return c.status();
+    }
+    open_.emplace(name, *c);
+    return std::shared_ptr<Collection>(*c);
   }
 
   Result<std::shared_ptr<Collection>> GetCollection(const std::string& name) override {
@@ -101,6 +111,7 @@ class DatabaseImpl final : public Database {
   }
 
   Status DropCollection(const std::string& name) override {
+    VECDEX_RETURN_IF_ERROR(CheckWritable());
     std::lock_guard lock(mu_);
     auto open = open_.find(name);
     const bool failed = failed_.contains(name);
@@ -132,6 +143,10 @@ class DatabaseImpl final : public Database {
 
  private:
   std::string CollectionsDir() const { return dir_ + "/collections"; }
+  Status CheckWritable() const {
+    if (options_.read_only) return Status::FailedPrecondition("database " + dir_ + " was opened read-only");
+    return Status::Ok();
+  }
   void Log(const std::string& message) const {
     if (options_.log) {
       options_.log(message);
@@ -155,7 +170,7 @@ class DatabaseImpl final : public Database {
 Result<std::unique_ptr<Database>> Database::Open(const std::string& dir, const DatabaseOptions& options) {
   if (dir.empty()) return Status::InvalidArgument("database directory is empty");
   if (::access(dir.c_str(), F_OK) != 0) {
-    if (!options.create) return Status::NotFound(dir + ": no such database directory");
+    if (!options.create || options.read_only) return Status::NotFound(dir + ": no such database directory");
     VECDEX_RETURN_IF_ERROR(db::CreateDirectories(dir));
   }
   VECDEX_ASSIGN_OR_RETURN(db::FileLock lock, db::FileLock::Acquire(dir + "/LOCK"));

@@ -12,6 +12,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/durable_file.h"
+
 namespace vecdex::db {
 namespace {
 
@@ -19,46 +21,15 @@ Status ErrnoError(const std::string& path, std::string_view what, int error) {
   return Status::IOError(path + ": " + std::string(what) + ": " + std::strerror(error));
 }
 
-std::string ParentOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
-
-Status SyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(dir, "cannot open directory", errno);
-  const int rc = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError(dir, "cannot fsync directory", error);
-  return Status::Ok();
-}
 
 Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   const std::string temp = path + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError(temp, "cannot create", errno);
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return ErrnoError(temp, "write failed", error);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return ErrnoError(temp, "fsync failed", error);
-  }
-  if (::close(fd) != 0) return ErrnoError(temp, "close failed", errno);
-  return RenameDurably(temp, path);
+  DurableFileWriter writer("file", temp);
+  VECDEX_RETURN_IF_ERROR(writer.Open());
+  VECDEX_RETURN_IF_ERROR(writer.WriteAt(0, contents.data(), contents.size()));
+  VECDEX_RETURN_IF_ERROR(writer.SyncAndClose());
+  return PublishFile("file", temp, path);
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {
@@ -109,10 +80,7 @@ Result<std::vector<std::string>> ListDirectory(const std::string& dir) {
   return names;
 }
 
-Status RenameDurably(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoError(from, "cannot rename to " + to, errno);
-  return SyncDirectory(ParentOf(to));
-}
+Status RenameDurably(const std::string& from, const std::string& to) { return PublishFile("directory", from, to); }
 
 Result<FileLock> FileLock::Acquire(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

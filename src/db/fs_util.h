@@ -1,6 +1,7 @@
-// File-system steps the database layer composes into crash-safe updates: durable atomic file
-// replacement (temp file, fsync, rename, fsync of the directory), directory fsync, whole-file
-// reads, and a per-directory exclusive lock. Every error names the path and the system's reason.
+// File-system steps the database layer composes into crash-safe updates, on top of
+// common/durable_file.h: small files replaced atomically, durable renames of directories,
+// whole-file reads, directory listing and removal, and an exclusive lock file. Every error names
+// the path and the system's reason.
 #pragma once
 
 #include <string>
@@ -10,9 +11,6 @@
 #include "vecdex/status.h"
 
 namespace vecdex::db {
-
-// fsyncs the directory itself, making renames and unlinks inside it durable.
-[[nodiscard]] Status SyncDirectory(const std::string& dir);
 
 // Replaces `path` with `contents` so that a crash leaves either the old or the new file, never a
 // mix: writes "<path>.tmp", fsyncs it, renames it over `path`, fsyncs the directory.
