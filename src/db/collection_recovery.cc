@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "db/collection_impl.h"
+#include "db/db_log.h"
 #include "common/durable_file.h"
 #include "db/fs_util.h"
 
@@ -58,12 +59,7 @@ CollectionImpl::CollectionImpl(std::string name, std::string dir, DatabaseOption
 CollectionImpl::~CollectionImpl() { Close(/*final_snapshot=*/true); }
 
 void CollectionImpl::Log(const std::string& message) const {
-  const std::string line = "collection " + name_ + ": " + message;
-  if (options_.log) {
-    options_.log(line);
-  } else {
-    std::fprintf(stderr, "vecdex: %s\n", line.c_str());
-  }
+  LogMessage(options_, "collection " + name_ + ": " + message);
 }
 
 Status CollectionImpl::CheckOpen() const {

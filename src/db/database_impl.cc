@@ -11,6 +11,7 @@
 
 #include "db/collection_impl.h"
 #include "db/collection_meta.h"
+#include "db/db_log.h"
 #include "db/fs_util.h"
 #include "db/memory_budget.h"
 #include "vecdex/database.h"
@@ -147,13 +148,7 @@ class DatabaseImpl final : public Database {
     if (options_.read_only) return Status::FailedPrecondition("database " + dir_ + " was opened read-only");
     return Status::Ok();
   }
-  void Log(const std::string& message) const {
-    if (options_.log) {
-      options_.log(message);
-    } else {
-      std::fprintf(stderr, "vecdex: %s\n", message.c_str());
-    }
-  }
+  void Log(const std::string& message) const { LogMessage(options_, message); }
 
   const std::string dir_;
   const DatabaseOptions options_;

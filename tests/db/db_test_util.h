@@ -298,11 +298,7 @@ class DbTest : public testutil::TempDirTest {
  protected:
   void SetUp() override {
     TempDirTest::SetUp();
-    if (!fs::is_directory("/dev/shm")) return;
-    fs::remove_all(dir_);
-    dir_ = fs::path("/dev/shm") / dir_.filename();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    MoveToTmpfs();
   }
 
   // Options whose log goes to logs_ (for checks, and to keep the output readable).

@@ -121,11 +121,7 @@ class StoreCorruptionTest : public testutil::TempDirTest {
   // the disk to others.
   void SetUp() override {
     TempDirTest::SetUp();
-    if (!fs::is_directory("/dev/shm")) return;
-    fs::remove_all(dir_);
-    dir_ = fs::path("/dev/shm") / dir_.filename();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    MoveToTmpfs();
   }
 
   // Opens the damaged copy in `dir` and reads everything. Passes when that fails with a message
