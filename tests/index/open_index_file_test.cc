@@ -19,15 +19,10 @@
 namespace vecdex {
 namespace {
 
+using testutil::Iota;
 using testutil::RandomVectors;
 
 constexpr size_t kDim = 12;
-
-std::vector<Label> Iota(size_t n, Label first = 0) {
-  std::vector<Label> labels(n);
-  for (size_t i = 0; i < n; ++i) labels[i] = first + i;
-  return labels;
-}
 
 std::vector<uint8_t> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

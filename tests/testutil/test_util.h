@@ -51,6 +51,13 @@ inline std::vector<float> RandomVectors(size_t n, size_t dim, uint64_t seed) {
   return out;
 }
 
+// Labels first, first + 1, ..., first + n - 1.
+inline std::vector<Label> Iota(size_t n, Label first = 0) {
+  std::vector<Label> labels(n);
+  std::iota(labels.begin(), labels.end(), first);
+  return labels;
+}
+
 // Exact distance under the convention of types.h, computed in double precision.
 inline double ReferenceDistance(Metric metric, const float* a, const float* b, size_t dim) {
   double dot = 0, na = 0, nb = 0, l2 = 0;

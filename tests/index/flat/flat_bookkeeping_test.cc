@@ -12,13 +12,8 @@
 namespace vecdex {
 namespace {
 
+using testutil::Iota;
 using testutil::RandomVectors;
-
-std::vector<Label> Iota(size_t n, Label first = 0) {
-  std::vector<Label> labels(n);
-  std::iota(labels.begin(), labels.end(), first);
-  return labels;
-}
 
 TEST(FlatBookkeepingTest, EstimateAddBytesMatchesTheGrowthOfABatch) {
   for (size_t dim : {size_t{1}, size_t{32}, size_t{129}}) {

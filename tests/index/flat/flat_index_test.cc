@@ -12,14 +12,9 @@
 namespace vecdex {
 namespace {
 
+using testutil::Iota;
 using testutil::RandomVectors;
 using testutil::ReferenceDistance;
-
-std::vector<Label> Iota(size_t n, Label first = 0) {
-  std::vector<Label> labels(n);
-  std::iota(labels.begin(), labels.end(), first);
-  return labels;
-}
 
 class FlatIndexMetricTest : public ::testing::TestWithParam<Metric> {};
 

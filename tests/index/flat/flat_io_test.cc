@@ -22,13 +22,8 @@
 namespace vecdex {
 namespace {
 
+using testutil::Iota;
 using testutil::RandomVectors;
-
-std::vector<Label> Iota(size_t n, Label first = 0) {
-  std::vector<Label> labels(n);
-  std::iota(labels.begin(), labels.end(), first);
-  return labels;
-}
 
 std::vector<uint8_t> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -25,11 +25,7 @@ inline std::vector<float> ClusteredVectors(size_t n, size_t dim, size_t clusters
   return out;
 }
 
-inline std::vector<Label> Iota(size_t n, Label first = 0) {
-  std::vector<Label> labels(n);
-  for (size_t i = 0; i < n; ++i) labels[i] = first + i;
-  return labels;
-}
+using testutil::Iota;
 
 inline std::unique_ptr<HnswIndex> MakeIndex(size_t dim, Metric metric, hnsw::HnswOptions options = {}) {
   auto created = HnswIndex::Create(dim, metric, options);
