@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vecdex/filter.h"
 #include "vecdex/point.h"
 #include "vecdex/status.h"
 #include "vecdex/types.h"
@@ -110,6 +111,16 @@ struct SearchRequest {
   bool with_payload = false;
   // Only these keys may be returned (keys not in the collection are ignored); nullopt: all.
   std::optional<std::vector<PointKey>> only_keys;
+  // Only points whose payload matches (filter.h); applied during the index traversal, so a
+  // filtered search still returns k results whenever at least k points match. nullptr: all.
+  std::shared_ptr<const Filter> filter;
+  // Skip this many nearest results first (pagination); k results follow. offset + k <= kMaxK.
+  size_t offset = 0;
+  // Only results whose score (DistanceToScore) is at least this (for L2, whose score is the
+  // distance, at most this), like Qdrant's score_threshold.
+  std::optional<float> score_threshold;
+  // Exact search (every point scored) instead of the index's approximate one.
+  bool exact = false;
 };
 
 struct ScrollRequest {
@@ -117,6 +128,53 @@ struct ScrollRequest {
   size_t limit = 100;
   bool with_vector = false;
   bool with_payload = false;
+  std::shared_ptr<const Filter> filter;  // only matching points; nullptr: all
+};
+
+// The value type a payload index keeps for a field (Qdrant's field_schema names in comments).
+// Persisted by name: "keyword", "integer", "float", "bool".
+enum class PayloadFieldType : uint8_t {
+  kKeyword = 0,  // strings: match value/any/except
+  kInteger = 1,  // int64: match value/any/except and range
+  kFloat = 2,    // double (integers too): range
+  kBool = 3,     // true/false: match value
+};
+std::string_view PayloadFieldTypeName(PayloadFieldType type);
+std::optional<PayloadFieldType> ParsePayloadFieldType(std::string_view name);
+
+struct PayloadIndexInfo {
+  std::string field;  // the path as written ("city", "address.zip", "tags[]")
+  PayloadFieldType type = PayloadFieldType::kKeyword;
+  uint64_t points = 0;  // points with at least one value of the type at the path
+  bool ready = true;    // false while being built; filters on it are evaluated per point meanwhile
+};
+
+// Options of an index rebuild (Collection::StartRebuild).
+struct RebuildOptions {
+  // The new index spec (kind and parameters, e.g. "hnsw:m=24,ef_construction=200"); empty: the
+  // current one (a compaction: drops tombstones).
+  std::string index_spec;
+  // Validation before the swap: recall@validation_k of the new index against exact search, with
+  // validation_queries stored vectors (sampled uniformly) as queries. The new index goes live
+  // only when its recall is at least min_recall. validation_queries = 0 skips validation.
+  size_t validation_queries = 1000;
+  size_t validation_k = 10;
+  double min_recall = 0.9;
+};
+
+// What a rebuild is doing or last did (CollectionInfo::rebuild).
+struct RebuildStatus {
+  bool running = false;
+  std::string phase;            // "build", "catch_up", "validate", "swap" while running; "" else
+  uint64_t points_done = 0;     // of the build phase
+  uint64_t points_total = 0;
+  double eta_seconds = -1;      // of the whole rebuild; -1 when unknown
+  uint64_t generation = 0;      // the active index generation (starts at 1, +1 per swap)
+  std::string target_spec;      // the spec being built (running) or last built
+  // The last finished rebuild: "swapped", "rejected: recall 0.83 < 0.90", "failed: <error>", or
+  // "" when none ran since the collection opened.
+  std::string last_result;
+  double last_recall = -1;      // its measured recall (-1: not validated)
 };
 
 struct ScrollResult {
@@ -150,6 +208,9 @@ struct CollectionInfo {
   uint64_t snapshot_bytes = 0;  // the snapshot file (0 when none)
   uint64_t memory_budget_bytes = 0;  // the database's budget (0: none) ...
   uint64_t memory_used_bytes = 0;    // ... and what all its collections' indexes hold
+  uint64_t deleted = 0;              // tombstones the index still holds (a rebuild drops them)
+  std::vector<PayloadIndexInfo> payload_indexes;  // sorted by field
+  RebuildStatus rebuild;
 };
 
 // What Collection::Verify checked.
@@ -177,11 +238,18 @@ class Collection {
   // Merges the top-level fields of `json_object` into each point's payload / replaces it.
   virtual Result<WriteSummary> SetPayload(std::span<const PointKey> keys, std::string_view json_object) = 0;
   virtual Result<WriteSummary> OverwritePayload(std::span<const PointKey> keys, std::string_view json_object) = 0;
+  // Removes these top-level fields from each point's payload.
+  virtual Result<WriteSummary> DeletePayloadFields(std::span<const PointKey> keys,
+                                                   std::span<const std::string> fields) = 0;
+  // Removes every point matching `filter` (one atomic batch).
+  virtual Result<WriteSummary> DeleteWhere(const Filter& filter) = 0;
 
   // The points that exist among `keys`, in the order asked.
   virtual Result<std::vector<PointRecord>> Get(std::span<const PointKey> keys, bool with_vector,
                                                bool with_payload) = 0;
   virtual Result<uint64_t> Count() = 0;
+  // Points matching `filter`, counted exactly.
+  virtual Result<uint64_t> CountWhere(const Filter& filter) = 0;
   // Points in key order (integer keys ascending, then string keys in byte order).
   virtual Result<ScrollResult> Scroll(const ScrollRequest& request) = 0;
 
@@ -199,6 +267,24 @@ class Collection {
   // Checks every checksum (store rows, SQLite integrity, the snapshot file) and that the index
   // holds exactly the store's points. Problems are reported, not repaired.
   virtual Result<VerifyReport> Verify() = 0;
+
+  // Payload indexes (persisted in the store's metadata, built from the store in the background,
+  // kept in step with every write). Creating an index that exists with the same type is a no-op;
+  // with another type it is replaced. Errors: InvalidArgument (malformed path), NotFound (drop
+  // of an index that does not exist).
+  virtual Status CreatePayloadIndex(std::string_view field, PayloadFieldType type) = 0;
+  virtual Status DropPayloadIndex(std::string_view field) = 0;
+
+  // Starts rebuilding the vector index in the background (RebuildOptions); progress and result
+  // in Info().rebuild. Searches and writes continue meanwhile. Errors: FailedPrecondition when a
+  // rebuild is already running, InvalidArgument for a bad spec or options.
+  virtual Status StartRebuild(const RebuildOptions& options) = 0;
+  // Waits until no rebuild is running; returns its RebuildStatus.
+  virtual RebuildStatus WaitForRebuild() = 0;
+
+  // Writes a consistent copy of the collection's store (the source of truth) to `path`, a file
+  // that must not exist. Errors: AlreadyExists, IOError.
+  virtual Status Backup(const std::string& path) = 0;
 
   // Largest k a search accepts.
   static constexpr size_t kMaxK = 10000;

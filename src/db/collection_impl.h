@@ -71,6 +71,16 @@ class CollectionImpl final : public Collection {
   Result<CollectionInfo> Info() override;
   Status Snapshot() override;
   Result<VerifyReport> Verify() override;
+  Result<WriteSummary> DeletePayloadFields(std::span<const PointKey> keys,
+                                           std::span<const std::string> fields) override;
+  Result<WriteSummary> DeleteWhere(const Filter& filter) override;
+  Result<uint64_t> CountWhere(const Filter& filter) override;
+  Status CreatePayloadIndex(std::string_view field, PayloadFieldType type) override;
+  Status DropPayloadIndex(std::string_view field) override;
+  // Rebuild (collection_rebuild.cc).
+  Status StartRebuild(const RebuildOptions& options) override;
+  RebuildStatus WaitForRebuild() override;
+  Status Backup(const std::string& path) override;
 
  private:
   enum class State : uint8_t {
