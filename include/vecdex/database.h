@@ -45,7 +45,8 @@ enum class SyncPolicy : uint8_t {
   kInterval = 1,    // group commit: writers wait for a shared fsync every sync_interval_ms
 };
 
-// What a collection fixes at creation (persisted in its store; immutable afterwards).
+// What a collection fixes at creation (persisted in its store; immutable afterwards, except
+// index_spec, which a rebuild replaces: Collection::StartRebuild).
 struct CollectionConfig {
   size_t dim = 0;
   Metric metric = Metric::kCosine;
@@ -70,6 +71,11 @@ struct DatabaseOptions {
   uint64_t snapshot_after_changes = 50000;
   uint32_t snapshot_interval_ms = 60000;
   bool background_snapshots = true;
+  // Automatic compaction: the background thread rebuilds a collection's index (same spec,
+  // default RebuildOptions) once its tombstones exceed this share of live + deleted vectors,
+  // with at least 1000 tombstones and no rebuild in the last minute. 0 disables it; so do
+  // read_only and background_snapshots = false (no background thread).
+  double rebuild_deleted_ratio = 0.25;
   // Serve a fresh snapshot by mapping it (HNSW), so opening costs O(1) in the collection size;
   // a background thread then loads a writable copy (writes wait for it). false: read it.
   bool map_snapshots = true;
@@ -268,8 +274,9 @@ class Collection {
   // holds exactly the store's points. Problems are reported, not repaired.
   virtual Result<VerifyReport> Verify() = 0;
 
-  // Payload indexes (persisted in the store's metadata, built from the store in the background,
-  // kept in step with every write). Creating an index that exists with the same type is a no-op;
+  // Payload indexes (their list persisted in the store's metadata; each built from the stored
+  // payloads on creation, while writers wait, and again on every open; kept in step with every
+  // write). Creating an index that exists with the same type is a no-op;
   // with another type it is replaced. Errors: InvalidArgument (malformed path), NotFound (drop
   // of an index that does not exist).
   virtual Status CreatePayloadIndex(std::string_view field, PayloadFieldType type) = 0;

@@ -49,6 +49,12 @@ class Index {
   // width 0). Rows are nearest first. Errors (results untouched): InvalidArgument for a wrong
   // dimension, a NaN/Inf component, or k == 0.
   virtual Status Search(MatrixView queries, const SearchParams& params, SearchResults* results) const = 0;
+  // Exact search among `candidates` only: the params.k nearest of the listed labels (labels not
+  // in the index are skipped; params.filter, when set, must also match). The plan for selective
+  // filters whose matching labels are known up front: its cost is O(candidates), not O(size()).
+  // Results as Search (rows of min(k, size()) slots, padded when fewer candidates exist).
+  virtual Status SearchAmong(MatrixView queries, std::span<const Label> candidates, const SearchParams& params,
+                             SearchResults* results) const = 0;
 
   // ---- persistence and bookkeeping (what a collection needs to derive an index from its store)
 
@@ -67,6 +73,8 @@ class Index {
   virtual size_t EstimateAddBytes(size_t count) const = 0;
   // Every live label, in no particular order (verification against the source of truth).
   virtual std::vector<Label> Labels() const = 0;
+  // Removed labels whose space the index still holds (tombstones a rebuild would drop).
+  virtual size_t deleted_count() const { return 0; }
 };
 
 // Builds an empty index from a spec: "flat", "hnsw", "hnsw:m=16,ef_construction=200,storage=int8".

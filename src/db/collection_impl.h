@@ -15,6 +15,8 @@
 //   index_rw_      only for index kinds without concurrent writes (flat): searches shared,
 //                  applies exclusive. HNSW searches take no lock at all.
 //   index_ptr_mu_  held just to copy or swap the index pointer.
+//   rebuild_mu_    (collection_rebuild.cc) may be held while taking write_mu_ (StartRebuild), never
+//                  the other way round; a rebuild's swap takes snapshot_mu_ then write_mu_.
 // Searches therefore never wait for a snapshot (which holds write_mu_ only) or a replay.
 //
 // Files (docs/format/database.md): store.db (+ -wal, -shm, .lock), CURRENT, index-<seq>.<kind>.
@@ -24,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -32,6 +35,7 @@
 
 #include "db/collection_meta.h"
 #include "db/memory_budget.h"
+#include "payload/payload_indexes.h"
 #include "store/store.h"
 #include "vecdex/database.h"
 #include "vecdex/index.h"
@@ -57,7 +61,7 @@ class CollectionImpl final : public Collection {
   void Close(bool final_snapshot);
 
   const std::string& name() const override { return name_; }
-  const CollectionConfig& config() const override { return config_; }
+  const CollectionConfig& config() const override { return ActiveConfig(); }
 
   Result<WriteSummary> Upsert(std::span<const Point> points) override;
   Result<WriteSummary> Delete(std::span<const PointKey> keys) override;
@@ -120,12 +124,43 @@ class CollectionImpl final : public Collection {
   // Called with write_mu_ after an index apply failed: replays from indexed_sequence_.
   Status CatchUp();
   Result<WriteSummary> UpdatePayloads(std::span<const PointKey> keys, std::string_view json_object, bool merge);
+  // A payload-only write: `update` commits it to the store (returning its WriteResult).
+  template <typename StoreUpdate>
+  Result<WriteSummary> UpdatePayloadsWith(StoreUpdate&& update);
 
   // ---- reads (collection_read.cc)
-  // One search resolved through the store, rows cut to request.k. Returns by how many results
-  // the shortest row fell short of request.k while the index had more (deleted meanwhile).
+  // One search resolved through the store, rows cut to `wanted`. Returns by how many results
+  // the shortest row fell short of `wanted` while the index had more (deleted meanwhile).
+  // `among`: score only these labels (SearchAmong).
   Result<size_t> SearchOnce(const Index& index, MatrixView queries, const SearchParams& params,
-                          const SearchRequest& request, std::vector<std::vector<ScoredPoint>>* out);
+                            const std::span<const Label>* among, size_t wanted, const SearchRequest& request,
+                            std::vector<std::vector<ScoredPoint>>* out);
+
+  // ---- payload indexes and filters (collection_filter.cc)
+  // How a search honours its filter and key list: every point, a list of candidates scored
+  // exactly, or a label filter applied during the index traversal.
+  struct SearchPlan {
+    enum class Kind : uint8_t { kAll, kNone, kAmong, kTraverse } kind = Kind::kAll;
+    std::vector<Label> candidates;         // kAmong
+    std::unique_ptr<LabelFilter> filter;   // kTraverse
+  };
+  Result<SearchPlan> PlanSearch(const SearchRequest& request, size_t ef);
+  // The points that may match (payload indexes; has_id through the store).
+  Result<payload::Candidates> ResolveFilter(const Filter& filter);
+  // Exactly the matching points: the candidates' payloads read from the store and evaluated
+  // when the indexes could not tell.
+  Result<payload::Bitmap> MatchingIds(const Filter& filter, const payload::Candidates& candidates);
+  // The share of `candidates` matching `filter`, from a sample of their payloads.
+  Result<double> EstimateShare(const Filter& filter, const payload::Bitmap& candidates);
+  // Loads the payload index schema from the store's metadata and builds each index (open).
+  Status LoadPayloadIndexes();
+  // Fills the not-yet-ready indexes of `fields` from every stored payload, in one pass.
+  // Requires write_mu_ (or no writer yet, on open).
+  Status BuildPayloadIndexes(std::span<const std::string> fields);
+  Status SavePayloadSchema(const std::vector<PayloadIndexInfo>& fields);
+  // Applies stored payloads (read back from the store) of `ids` to the payload indexes.
+  Status RefreshPayloads(std::span<const Label> ids);
+  Result<WriteSummary> DeleteLocked(std::span<const PointKey> keys, std::unique_lock<std::mutex>& lock);
 
   // ---- snapshots (collection_snapshot.cc)
   void BackgroundLoop();
@@ -142,7 +177,7 @@ class CollectionImpl final : public Collection {
   const std::string dir_;
   const DatabaseOptions options_;
   const std::shared_ptr<MemoryBudget> budget_;
-  CollectionConfig config_;  // set by Open, constant afterwards
+  CollectionConfig config_;  // set by Open, constant afterwards (index_spec: see ActiveConfig)
   std::string uuid_;         // ditto
   std::string kind_;         // ditto: "hnsw", "flat"
   std::string recovery_;     // ditto: why the index was rebuilt on open ("" if it was not)
@@ -164,6 +199,10 @@ class CollectionImpl final : public Collection {
   // When the oldest change not in a snapshot was made (steady clock, ns; 0: none).
   std::atomic<int64_t> oldest_unsnapshotted_ns_{0};
 
+  // Payload indexes and the set of live ids: changed under write_mu_ after each store commit,
+  // read by searches (thread-safe on its own).
+  payload::PayloadIndexes payload_;
+
   mutable std::shared_mutex index_rw_;
   mutable std::mutex index_ptr_mu_;
   std::shared_ptr<Index> index_;  // guarded by index_ptr_mu_
@@ -173,6 +212,54 @@ class CollectionImpl final : public Collection {
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;  // guarded by bg_mu_
   std::thread bg_thread_;
+
+  // ---- rebuild (collection_rebuild.cc)
+  // A rebuild builds generation G+1 of the index from the store beside the serving one, catches
+  // it up through the change log, validates its recall, and swaps it in (config in the store,
+  // then CURRENT, then the in-memory pointer). Design and crash analysis: docs/format/database.md.
+  struct RebuildJob;
+  // The configuration of the active generation: config_ with the active index spec. Published
+  // configurations are immutable and live as long as the collection, so config() may hand out
+  // a reference that a swap never invalidates.
+  const CollectionConfig& ActiveConfig() const { return *active_config_.load(std::memory_order_acquire); }
+  std::string ActiveSpec() const { return ActiveConfig().index_spec; }
+  // Close: refuses new rebuilds, cancels a running one and joins its thread.
+  void StopRebuild();
+  // Info(): rebuild status, tombstones, and the active configuration.
+  void FillRebuildStatus(CollectionInfo* info) const;
+  // BackgroundLoop: starts a compaction when tombstones exceed options_.rebuild_deleted_ratio.
+  void MaybeStartAutoRebuild();
+  // The rebuild thread's body and its steps.
+  void RunRebuild(std::shared_ptr<RebuildJob> job);
+  Status RebuildBuild(RebuildJob& job);
+  Status RebuildCatchUp(RebuildJob& job, uint64_t small_tail);
+  Status RebuildValidate(RebuildJob& job);
+  Status RebuildSwap(RebuildJob& job);
+  void SetRebuildPhase(const char* phase);
+  // Test hook: VECDEX_TEST_REBUILD_PAUSE_PHASE names a phase ("build", ..., "swap:config") at
+  // whose start the rebuild writes VECDEX_TEST_REBUILD_PAUSE_MARKER and sleeps (until cancelled).
+  void RebuildPausePoint(const RebuildJob& job, const char* phase);
+  bool RebuildCancelled() const { return rebuild_cancel_.load(std::memory_order_relaxed); }
+
+  mutable std::mutex rebuild_mu_;
+  std::condition_variable rebuild_cv_;  // a rebuild finished
+  // Guarded by rebuild_mu_.
+  RebuildStatus rebuild_status_;  // points_*, eta and generation are filled from the atomics
+  bool rebuild_closing_ = false;  // Close: no new rebuild
+  std::thread rebuild_thread_;
+  std::chrono::steady_clock::time_point rebuild_finished_{};  // last one's end (auto trigger)
+  std::chrono::steady_clock::time_point build_started_{};     // ETA
+  std::atomic<bool> rebuild_cancel_{false};
+  std::atomic<uint64_t> rebuild_points_done_{0};
+  std::atomic<uint64_t> rebuild_points_total_{0};
+  // Snapshots truncate the change log no further than this while a rebuild runs (its catch-up
+  // replays the changes after it); UINT64_MAX when none runs. Set under write_mu_.
+  std::atomic<uint64_t> rebuild_pin_{UINT64_MAX};
+  // The active generation (the store's config says it); changed under write_mu_.
+  std::atomic<uint64_t> generation_{1};
+  std::mutex config_mu_;
+  std::deque<CollectionConfig> config_history_;  // guarded by config_mu_; never shrinks
+  std::atomic<const CollectionConfig*> active_config_{&config_};
 };
 
 }  // namespace vecdex::db

@@ -50,7 +50,8 @@ std::string EncodeConfig(const StoredConfig& stored) {
             {"index", c.index_spec},
             {"sync", std::string(SyncName(c.sync))},
             {"sync_interval_ms", c.sync_interval_ms},
-            {"uuid", stored.uuid}};
+            {"uuid", stored.uuid},
+            {"generation", stored.generation}};
   return j.dump();
 }
 
@@ -81,6 +82,8 @@ Result<StoredConfig> DecodeConfig(std::string_view text, const std::string& wher
     }
     out.config.sync_interval_ms = j.at("sync_interval_ms").get<uint32_t>();
     out.uuid = j.at("uuid").get<std::string>();
+    out.generation = j.value("generation", uint64_t{1});
+    if (out.generation == 0) return bad("generation 0");
     return out;
   } catch (const json::exception& e) {
     return bad(e.what());
@@ -104,7 +107,8 @@ std::string EncodeManifest(const SnapshotManifest& m) {
             {"dim", m.dim},
             {"metric", std::string(MetricName(m.metric))},
             {"collection_uuid", m.collection_uuid},
-            {"file_bytes", m.file_bytes}};
+            {"file_bytes", m.file_bytes},
+            {"generation", m.generation}};
   const std::string body = j.dump();
   char crc[16];
   std::snprintf(crc, sizeof(crc), "%08x", Crc32c(body.data(), body.size()));
@@ -137,6 +141,7 @@ Result<SnapshotManifest> DecodeManifest(std::string_view text, const std::string
     m.metric = *metric;
     m.collection_uuid = j.at("collection_uuid").get<std::string>();
     m.file_bytes = j.at("file_bytes").get<uint64_t>();
+    m.generation = j.value("generation", uint64_t{1});
     if (!IsSnapshotFileName(m.index_file)) return bad("names an invalid file '" + m.index_file + "'");
     return m;
   } catch (const json::exception& e) {
@@ -144,10 +149,11 @@ Result<SnapshotManifest> DecodeManifest(std::string_view text, const std::string
   }
 }
 
-std::string SnapshotFileName(uint64_t sequence, std::string_view kind) {
+std::string SnapshotFileName(uint64_t sequence, std::string_view kind, uint64_t generation) {
   char digits[32];
   std::snprintf(digits, sizeof(digits), "%020" PRIu64, sequence);
-  return "index-" + std::string(digits) + "." + std::string(kind);
+  const std::string infix = generation > 1 ? ".g" + std::to_string(generation) : "";
+  return "index-" + std::string(digits) + infix + "." + std::string(kind);
 }
 
 bool IsSnapshotFileName(std::string_view name) {

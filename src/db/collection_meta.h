@@ -19,9 +19,13 @@ inline constexpr std::string_view kConfigMetaKey = "collection.config";
 // The configuration plus the collection's identity: a random id drawn at creation, recorded in
 // every snapshot manifest, so that a snapshot is never applied to another collection's store
 // (say, one dropped and re-created under the same name).
+// `generation` numbers the index generations: 1 at creation, +1 each time a rebuild swaps a new
+// index in; config.index_spec is the active generation's spec. Both change together, in one
+// store transaction (docs/format/database.md, "Rebuilds").
 struct StoredConfig {
   CollectionConfig config;
   std::string uuid;
+  uint64_t generation = 1;  // absent in configurations written before rebuilds existed: 1
 };
 
 // Validates `config` and normalises its index spec to the index's own spec string.
@@ -45,6 +49,7 @@ struct SnapshotManifest {
   Metric metric = Metric::kL2;
   std::string collection_uuid;
   uint64_t file_bytes = 0;  // size of index_file
+  uint64_t generation = 1;  // the index generation the snapshot belongs to (absent: 1)
 };
 
 inline constexpr uint32_t kManifestFormatVersion = 1;
@@ -54,8 +59,9 @@ std::string EncodeManifest(const SnapshotManifest& manifest);
 // Errors: Corruption naming `path` (checksum, malformed), FailedPrecondition (unknown version).
 [[nodiscard]] Result<SnapshotManifest> DecodeManifest(std::string_view text, const std::string& path);
 
-// "index-<20-digit sequence>.<kind>"
-std::string SnapshotFileName(uint64_t sequence, std::string_view kind);
+// "index-<20-digit sequence>.<kind>" for generation 1, "index-<20-digit sequence>.g<generation>.<kind>"
+// after: a rebuild's snapshot never takes the name of the snapshot it replaces.
+std::string SnapshotFileName(uint64_t sequence, std::string_view kind, uint64_t generation = 1);
 // Whether `name` looks like a snapshot file (or its temp file) this layer wrote.
 bool IsSnapshotFileName(std::string_view name);
 

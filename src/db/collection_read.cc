@@ -10,19 +10,12 @@
 
 #include "db/collection_impl.h"
 #include "db/fs_util.h"
+#include "filter/json_path.h"
+
+#include <nlohmann/json.hpp>
 
 namespace vecdex::db {
 namespace {
-
-// Admits the ids of a search's key filter.
-class IdSetFilter final : public LabelFilter {
- public:
-  explicit IdSetFilter(std::unordered_set<Label> ids) : ids_(std::move(ids)) {}
-  bool Matches(Label label) const override { return ids_.contains(label); }
-
- private:
-  std::unordered_set<Label> ids_;
-};
 
 PointRecord ToRecord(store::StoredPoint&& p) {
   return PointRecord{std::move(p.key), std::move(p.vector), std::move(p.payload_json)};
@@ -50,13 +43,47 @@ Result<uint64_t> CollectionImpl::Count() {
 Result<ScrollResult> CollectionImpl::Scroll(const ScrollRequest& request) {
   std::shared_lock life(lifecycle_mu_);
   VECDEX_RETURN_IF_ERROR(CheckOpen());
-  VECDEX_ASSIGN_OR_RETURN(store::ScrollPage page, store_->Scroll(request.start_after, request.limit,
-                                                                 request.with_vector, request.with_payload));
   ScrollResult out;
-  out.points.reserve(page.points.size());
-  for (store::StoredPoint& p : page.points) out.points.push_back(ToRecord(std::move(p)));
-  out.next = std::move(page.next);
-  return out;
+  if (request.filter == nullptr) {
+    VECDEX_ASSIGN_OR_RETURN(store::ScrollPage page, store_->Scroll(request.start_after, request.limit,
+                                                                   request.with_vector, request.with_payload));
+    out.points.reserve(page.points.size());
+    for (store::StoredPoint& p : page.points) out.points.push_back(ToRecord(std::move(p)));
+    out.next = std::move(page.next);
+    return out;
+  }
+  if (request.limit == 0) return Status::InvalidArgument("scroll: limit must be at least 1");
+  // Pages in key order, keeping the matching points: by the payload indexes' answer when it is
+  // exact, else by each point's payload.
+  VECDEX_ASSIGN_OR_RETURN(payload::Candidates c, ResolveFilter(*request.filter));
+  const bool need_payload = request.with_payload || !c.exact;
+  std::optional<PointKey> after = request.start_after;
+  size_t page_size = std::max<size_t>(request.limit, 256);
+  for (;;) {
+    VECDEX_ASSIGN_OR_RETURN(store::ScrollPage page,
+                            store_->Scroll(after, page_size, request.with_vector, need_payload));
+    for (store::StoredPoint& p : page.points) {
+      bool match;
+      if (c.exact) {
+        match = !c.narrowed || (p.id <= payload::PayloadIndexes::kMaxId && c.ids.contains(static_cast<uint32_t>(p.id)));
+      } else {
+        match = (!c.narrowed || c.ids.contains(static_cast<uint32_t>(p.id))) &&
+                filter::Matches(*request.filter, p.key,
+                                p.payload_json.empty() ? nlohmann::json()
+                                                       : nlohmann::json::parse(p.payload_json, nullptr, false));
+      }
+      after = p.key;
+      if (!match) continue;
+      if (!request.with_payload) p.payload_json.clear();
+      out.points.push_back(ToRecord(std::move(p)));
+      if (out.points.size() == request.limit) {
+        out.next = after;
+        return out;
+      }
+    }
+    if (!page.next) return out;
+    page_size = std::min<size_t>(page_size * 2, 16384);
+  }
 }
 
 Result<std::vector<ScoredPoint>> CollectionImpl::Search(std::span<const float> query, const SearchRequest& request) {
@@ -70,29 +97,33 @@ Result<std::vector<std::vector<ScoredPoint>>> CollectionImpl::SearchBatch(Matrix
                                                                           const SearchRequest& request) {
   std::shared_lock life(lifecycle_mu_);
   VECDEX_RETURN_IF_ERROR(CheckOpen());
-  if (request.k == 0 || request.k > kMaxK) {
-    return Status::InvalidArgument("search: k must be in [1, " + std::to_string(kMaxK) + "], got " +
-                                   std::to_string(request.k));
+  if (request.k == 0 || request.k > kMaxK || request.offset > kMaxK - request.k) {
+    return Status::InvalidArgument("search: k must be in [1, " + std::to_string(kMaxK) + "] and offset + k at most " +
+                                   std::to_string(kMaxK) + ", got k " + std::to_string(request.k) + ", offset " +
+                                   std::to_string(request.offset));
   }
   if (queries.dim != config_.dim) {
     return Status::InvalidArgument("search: the query has dimension " + std::to_string(queries.dim) +
                                    ", collection " + name_ + " has " + std::to_string(config_.dim));
   }
+  if (request.score_threshold && !std::isfinite(*request.score_threshold)) {
+    return Status::InvalidArgument("search: score_threshold must be a finite number");
+  }
   std::vector<std::vector<ScoredPoint>> out;
   if (queries.rows == 0) return out;
   const std::shared_ptr<Index> index = CurrentIndex();
 
-  std::unique_ptr<IdSetFilter> filter;
-  if (request.only_keys) {
-    VECDEX_ASSIGN_OR_RETURN(std::vector<store::StoredPoint> allowed, store_->Get(*request.only_keys, false, false));
-    std::unordered_set<Label> ids;
-    for (const store::StoredPoint& p : allowed) ids.insert(p.id);
-    filter = std::make_unique<IdSetFilter>(std::move(ids));
+  VECDEX_ASSIGN_OR_RETURN(SearchPlan plan, PlanSearch(request, request.ef));
+  if (plan.kind == SearchPlan::Kind::kNone) {
+    out.assign(queries.rows, {});
+    return out;
   }
+  const size_t wanted = request.offset + request.k;
   SearchParams params;
-  params.k = request.k;
   params.ef = request.ef;
-  params.filter = filter.get();
+  params.filter = plan.filter.get();
+  const std::span<const Label> among =
+      plan.kind == SearchPlan::Kind::kAmong ? std::span<const Label>(plan.candidates) : std::span<const Label>();
   // A point deleted between the index's answer and the store read is dropped from the answer.
   // The search then runs again asking the index for as many more candidates as were dropped, so
   // a query still gets k results whenever k points exist. This only happens when a delete
@@ -100,21 +131,37 @@ Result<std::vector<std::vector<ScoredPoint>>> CollectionImpl::SearchBatch(Matrix
   constexpr int kAttempts = 6;
   size_t extra = 0;
   for (int attempt = 1;; ++attempt) {
-    params.k = request.k + extra;
-    VECDEX_ASSIGN_OR_RETURN(size_t shortfall, SearchOnce(*index, queries, params, request, &out));
-    if (shortfall == 0 || attempt == kAttempts) return out;
+    params.k = wanted + extra;
+    VECDEX_ASSIGN_OR_RETURN(size_t shortfall,
+                            SearchOnce(*index, queries, params, plan.kind == SearchPlan::Kind::kAmong ? &among : nullptr,
+                                       wanted, request, &out));
+    if (shortfall == 0 || attempt == kAttempts) break;
     extra = 2 * (extra + shortfall);
   }
+  // Pagination and the score threshold (L2 scores are distances: smaller is better).
+  for (std::vector<ScoredPoint>& row : out) {
+    row.erase(row.begin(), row.begin() + static_cast<ptrdiff_t>(std::min(request.offset, row.size())));
+    if (request.score_threshold) {
+      const float t = *request.score_threshold;
+      const bool lower_is_better = config_.metric == Metric::kL2;
+      std::erase_if(row, [&](const ScoredPoint& p) { return lower_is_better ? p.score > t : p.score < t; });
+    }
+  }
+  return out;
 }
 
 Result<size_t> CollectionImpl::SearchOnce(const Index& index, MatrixView queries, const SearchParams& params,
-                                          const SearchRequest& request,
-                                          std::vector<std::vector<ScoredPoint>>* out) {
+                                          const std::span<const Label>* among, size_t wanted,
+                                          const SearchRequest& request, std::vector<std::vector<ScoredPoint>>* out) {
   SearchResults found;
   {
     std::shared_lock<std::shared_mutex> readers;
     if (!index.concurrent_writes()) readers = std::shared_lock(index_rw_);
-    VECDEX_RETURN_IF_ERROR(index.Search(queries, params, &found));
+    if (among != nullptr) {
+      VECDEX_RETURN_IF_ERROR(index.SearchAmong(queries, *among, params, &found));
+    } else {
+      VECDEX_RETURN_IF_ERROR(index.Search(queries, params, &found));
+    }
   }
 
   // Ids to keys (and vectors, payloads) in one store read.
@@ -133,7 +180,7 @@ Result<size_t> CollectionImpl::SearchOnce(const Index& index, MatrixView queries
   size_t shortfall = 0;
   for (size_t q = 0; q < found.num_queries; ++q) {
     std::vector<ScoredPoint>& row = (*out)[q];
-    for (size_t i = 0; i < found.count_of(q) && row.size() < request.k; ++i) {
+    for (size_t i = 0; i < found.count_of(q) && row.size() < wanted; ++i) {
       // A point deleted since the index answered is never returned.
       auto it = by_id.find(found.labels_of(q)[i]);
       if (it == by_id.end()) continue;
@@ -142,7 +189,7 @@ Result<size_t> CollectionImpl::SearchOnce(const Index& index, MatrixView queries
                                 it->second->vector, it->second->payload_json});
     }
     // Short only when the index had more to give (its row was full).
-    if (row.size() < request.k && found.count_of(q) == params.k) shortfall = std::max(shortfall, request.k - row.size());
+    if (row.size() < wanted && found.count_of(q) == params.k) shortfall = std::max(shortfall, wanted - row.size());
   }
   return shortfall;
 }
@@ -176,8 +223,10 @@ Result<CollectionInfo> CollectionImpl::Info() {
   }
   struct stat st {};
   if (!file.empty() && ::stat(FilePath(file).c_str(), &st) == 0) info.snapshot_bytes = static_cast<uint64_t>(st.st_size);
+  info.payload_indexes = payload_.Fields();
   info.memory_budget_bytes = budget_->limit();
   info.memory_used_bytes = budget_->used();
+  FillRebuildStatus(&info);
   return info;
 }
 
@@ -210,9 +259,9 @@ Result<VerifyReport> CollectionImpl::Verify() {
     } else {
       struct stat st {};
       if (::stat(FilePath(m->index_file).c_str(), &st) == 0) report.snapshot_bytes_checked = st.st_size;
-      if ((*snapshot)->spec() != config_.index_spec) {
+      if ((*snapshot)->spec() != ActiveSpec()) {
         problem(FilePath(m->index_file) + ": snapshot index is '" + (*snapshot)->spec() + "', expected '" +
-                config_.index_spec + "'");
+                ActiveSpec() + "'");
       }
     }
   }

@@ -108,6 +108,7 @@ Result<std::shared_ptr<CollectionImpl>> CollectionImpl::Open(const std::string& 
   }
   c->config_ = stored.config;
   c->uuid_ = stored.uuid;
+  c->generation_.store(stored.generation);
   c->kind_ = IndexKindOf(c->config_.index_spec);
   if (c->config_.sync != SyncPolicy::kEveryBatch || options.check_store_on_open) {
     c->store_.reset();
@@ -115,6 +116,7 @@ Result<std::shared_ptr<CollectionImpl>> CollectionImpl::Open(const std::string& 
                             store::Store::Open(store_path, StoreOptionsFor(&c->config_, options.check_store_on_open)));
   }
   VECDEX_RETURN_IF_ERROR(c->RecoverIndex());
+  VECDEX_RETURN_IF_ERROR(c->LoadPayloadIndexes());
   c->budget_->Report(c.get(), c->CurrentIndex()->memory_bytes());
   if (!options.read_only && (options.background_snapshots || c->state_.load() == State::kLoading)) {
     c->bg_thread_ = std::thread([raw = c.get()] { raw->BackgroundLoop(); });
@@ -189,6 +191,12 @@ Result<std::shared_ptr<Index>> CollectionImpl::LoadSnapshot(const SnapshotManife
   const std::string path = FilePath(m.index_file);
   const uint64_t last = store_->LastSequence();
   if (m.collection_uuid != uuid_) return Status::FailedPrecondition(path + ": snapshot of another collection");
+  // A rebuild that crashed between its config flip and CURRENT leaves the previous generation's
+  // snapshot named: it is not the active generation's index (docs/format/database.md, Rebuilds).
+  if (m.generation != generation_.load()) {
+    return Status::FailedPrecondition(path + ": snapshot of index generation " + std::to_string(m.generation) +
+                                      ", the collection is at generation " + std::to_string(generation_.load()));
+  }
   if (m.index_spec != config_.index_spec || m.dim != config_.dim || m.metric != config_.metric) {
     return Status::FailedPrecondition(path + ": snapshot built as '" + m.index_spec + "', the collection is '" +
                                       config_.index_spec + "'");
@@ -258,7 +266,7 @@ Status CollectionImpl::ReplayChanges(Index* index, uint64_t after_sequence) {
 Result<std::shared_ptr<Index>> CollectionImpl::RebuildFromStore() {
   const auto start = std::chrono::steady_clock::now();
   VECDEX_ASSIGN_OR_RETURN(uint64_t total, store_->Count());
-  VECDEX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, CreateIndex(config_.index_spec, config_.dim, config_.metric));
+  VECDEX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, CreateIndex(ActiveSpec(), config_.dim, config_.metric));
   std::vector<float> vectors;
   std::vector<Label> ids;
   vectors.reserve(kRebuildBatch * config_.dim);
@@ -335,6 +343,7 @@ void CollectionImpl::RemoveStaleFiles(const std::string& keep) {
 }
 
 void CollectionImpl::Close(bool final_snapshot) {
+  StopRebuild();
   {
     std::lock_guard lock(bg_mu_);
     bg_stop_ = true;

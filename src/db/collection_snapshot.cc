@@ -23,6 +23,10 @@ void CollectionImpl::BackgroundLoop() {
       options_.snapshot_interval_ms == 0 ? 1000 : std::min<uint32_t>(options_.snapshot_interval_ms, 1000));
   std::unique_lock lock(bg_mu_);
   while (!bg_stop_) {
+    lock.unlock();
+    MaybeStartAutoRebuild();
+    lock.lock();
+    if (bg_stop_) break;
     if (SnapshotDue(std::chrono::steady_clock::now())) {
       lock.unlock();
       const Status s = Snapshot();
@@ -62,6 +66,9 @@ Status CollectionImpl::WriteSnapshot() {
   if (state_.load() != State::kReady) return Status::Ok();
   if (needs_catch_up_) VECDEX_RETURN_IF_ERROR(CatchUp());
   const uint64_t sequence = indexed_sequence_.load();
+  // The active generation's spec: a rebuild swaps it under write_mu_ (and snapshot_mu_).
+  const std::string spec = ActiveSpec();
+  const uint64_t generation = generation_.load();
   if (has_snapshot_ && sequence == snapshot_sequence_.load()) {
     oldest_unsnapshotted_ns_.store(0);
     return Status::Ok();
@@ -69,7 +76,7 @@ Status CollectionImpl::WriteSnapshot() {
   // The snapshot must never hold a change the store could still lose (kInterval): a later
   // power loss would then let the store hand the same id to another point.
   VECDEX_RETURN_IF_ERROR(store_->Sync());
-  const std::string file = SnapshotFileName(sequence, kind_);
+  const std::string file = SnapshotFileName(sequence, IndexKindOf(spec), generation);
   // Writers are held off by write_mu_; searches go on (Save runs beside them).
   VECDEX_RETURN_IF_ERROR(CurrentIndex()->Save(FilePath(file)));
   const int64_t pending_since = oldest_unsnapshotted_ns_.exchange(0);
@@ -77,8 +84,8 @@ Status CollectionImpl::WriteSnapshot() {
 
   struct stat st {};
   if (::stat(FilePath(file).c_str(), &st) != 0) return Status::IOError(FilePath(file) + ": missing after save");
-  SnapshotManifest manifest{file,         sequence, config_.index_spec, config_.dim, config_.metric,
-                            uuid_,        static_cast<uint64_t>(st.st_size)};
+  SnapshotManifest manifest{file,  sequence, spec, config_.dim, config_.metric,
+                            uuid_, static_cast<uint64_t>(st.st_size), generation};
   Status published = WriteFileAtomically(FilePath("CURRENT"), EncodeManifest(manifest));
   if (!published.ok()) {
     int64_t none = 0;
@@ -92,7 +99,8 @@ Status CollectionImpl::WriteSnapshot() {
     snapshot_sequence_.store(sequence);
   }
   RemoveStaleFiles(file);
-  VECDEX_RETURN_IF_ERROR(store_->TruncateChangesUpTo(sequence));
+  // A running rebuild still replays the changes after its pin onto its new index.
+  VECDEX_RETURN_IF_ERROR(store_->TruncateChangesUpTo(std::min(sequence, rebuild_pin_.load())));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (seconds >= 1.0) {
     Log("snapshot at sequence " + std::to_string(sequence) + " (" + std::to_string(st.st_size) + " bytes) took " +

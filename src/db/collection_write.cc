@@ -5,6 +5,8 @@
 
 #include "db/collection_impl.h"
 
+#include <nlohmann/json.hpp>
+
 namespace vecdex::db {
 
 Status CollectionImpl::WaitWritable(std::unique_lock<std::mutex>& lock) {
@@ -88,6 +90,14 @@ Result<WriteSummary> CollectionImpl::Upsert(std::span<const Point> points) {
       ApplyToIndex([&] { return index->Add(written->ids, MatrixView{vectors.data(), points.size(), config_.dim}); });
   budget_->Release(reserved);
   budget_->Report(this, index->memory_bytes());
+  // Payload indexes follow the same order (they cannot fail: memory only). Payloads are parsed
+  // only when some field is indexed; the store already validated them.
+  const bool parse_payloads = payload_.HasFields();
+  for (size_t i = 0; i < points.size(); ++i) {
+    nlohmann::json payload;
+    if (parse_payloads && !points[i].payload_json.empty()) payload = nlohmann::json::parse(points[i].payload_json, nullptr, false);
+    payload_.Set(written->ids[i], payload);
+  }
   if (!applied.ok()) {
     needs_catch_up_ = true;
     Log("index update failed after the store committed (will catch up): " + applied.message());
@@ -107,8 +117,13 @@ Result<WriteSummary> CollectionImpl::Delete(std::span<const PointKey> keys) {
   VECDEX_RETURN_IF_ERROR(CheckOpen());
   std::unique_lock lock(write_mu_);
   VECDEX_RETURN_IF_ERROR(WaitWritable(lock));
+  return DeleteLocked(keys, lock);
+}
+
+Result<WriteSummary> CollectionImpl::DeleteLocked(std::span<const PointKey> keys, std::unique_lock<std::mutex>& lock) {
   const std::shared_ptr<Index> index = CurrentIndex();
   VECDEX_ASSIGN_OR_RETURN(store::WriteResult written, store_->Delete(keys));
+  for (Label id : written.ids) payload_.Erase(id);
   Status applied = Status::Ok();
   if (!written.ids.empty()) {
     applied = ApplyToIndex([&] { return index->Remove(written.ids).status(); });
@@ -130,13 +145,25 @@ Result<WriteSummary> CollectionImpl::Delete(std::span<const PointKey> keys) {
 
 Result<WriteSummary> CollectionImpl::UpdatePayloads(std::span<const PointKey> keys, std::string_view json_object,
                                                     bool merge) {
+  return UpdatePayloadsWith(
+      [&] { return merge ? store_->SetPayload(keys, json_object) : store_->OverwritePayload(keys, json_object); });
+}
+
+Result<WriteSummary> CollectionImpl::DeletePayloadFields(std::span<const PointKey> keys,
+                                                         std::span<const std::string> fields) {
+  return UpdatePayloadsWith([&] { return store_->DeletePayloadFields(keys, fields); });
+}
+
+template <typename StoreUpdate>
+Result<WriteSummary> CollectionImpl::UpdatePayloadsWith(StoreUpdate&& update) {
   std::shared_lock life(lifecycle_mu_);
   VECDEX_RETURN_IF_ERROR(CheckOpen());
   std::unique_lock lock(write_mu_);
   VECDEX_RETURN_IF_ERROR(WaitWritable(lock));
-  VECDEX_ASSIGN_OR_RETURN(store::WriteResult written, merge ? store_->SetPayload(keys, json_object)
-                                                            : store_->OverwritePayload(keys, json_object));
-  // Vector indexes ignore payloads; the change still counts towards the next snapshot.
+  VECDEX_ASSIGN_OR_RETURN(store::WriteResult written, update());
+  // Vector indexes ignore payloads; payload indexes read the new payloads back (a merge's result
+  // exists only in the store). The change counts towards the next snapshot either way.
+  if (Status s = RefreshPayloads(written.ids); !s.ok()) Log("payload index update failed: " + s.message());
   FinishWrite(written.last_sequence);
   lock.unlock();
   VECDEX_RETURN_IF_ERROR(WaitDurable(written.last_sequence));

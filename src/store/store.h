@@ -178,6 +178,10 @@ class Store {
   // Replaces each point's payload with `json_object` ("" clears it).
   [[nodiscard]] Result<WriteResult> OverwritePayload(std::span<const PointKey> keys, std::string_view json_object);
   [[nodiscard]] Result<WriteResult> ClearPayload(std::span<const PointKey> keys) { return OverwritePayload(keys, ""); }
+  // Removes these top-level fields from each point's payload (points without any are unchanged
+  // but still counted as changed). Errors: InvalidArgument (invalid key, no fields).
+  [[nodiscard]] Result<WriteResult> DeletePayloadFields(std::span<const PointKey> keys,
+                                                        std::span<const std::string> fields);
 
   // Writes metadata outside a point batch. Keys starting with "vecdex." are the store's own
   // (InvalidArgument). Does not take a sequence number.
@@ -237,6 +241,11 @@ class Store {
   // for kFull, reads every row, verifying its checksum (payloads included). Corruption names the
   // file and what is damaged. Runs beside writers and other readers.
   [[nodiscard]] Status CheckIntegrity(OpenCheck level);
+  // Writes a consistent copy of the database (one read snapshot, VACUUM INTO on a connection of
+  // its own) to `path`, a file that must not exist: "<path>.tmp" is written, fsynced and renamed
+  // to `path` (never replacing a file), then the directory is fsynced. Runs beside writers and
+  // readers (store_backup.cc). Errors: AlreadyExists, InvalidArgument (empty path), IOError.
+  [[nodiscard]] Status Backup(const std::string& path);
 
  private:
   // Counters a write transaction advances; copied from the fields at its start and published
@@ -260,7 +269,10 @@ class Store {
   // makes write_error_ sticky. Requires write_mu_.
   Status FinishWrite(Transaction* txn, const WriteCounters& counters, std::span<const MetaEntry> meta);
   // Applies one payload change (SetPayload / OverwritePayload) to every key.
-  Result<WriteResult> UpdatePayloads(std::span<const PointKey> keys, std::string_view json_object, bool merge);
+  enum class PayloadUpdate : uint8_t { kMerge, kOverwrite, kDeleteFields };
+  // `patch` is the JSON object to merge or write; `fields` the fields to delete.
+  Result<WriteResult> UpdatePayloads(std::span<const PointKey> keys, PayloadUpdate how, std::string_view json_object,
+                                     std::span<const std::string> fields);
   // Read connections: taken from the pool (or opened), given back when the read is done.
   Result<std::unique_ptr<Connection>> TakeReader();
   void ReturnReader(std::unique_ptr<Connection> conn);

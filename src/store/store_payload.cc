@@ -58,4 +58,15 @@ Result<std::string> MergePayload(std::string_view existing, std::string_view pat
   return Dump(base, where);
 }
 
+Result<std::string> DeletePayloadFields(std::string_view existing, std::span<const std::string> fields,
+                                        const std::string& where) {
+  if (existing.empty()) return std::string();
+  Json base;
+  Status st = Parse(existing, where, &base);
+  if (!st.ok()) return Status::Corruption(st.message() + " (stored payload)");
+  for (const std::string& field : fields) base.erase(field);
+  if (base.empty()) return std::string();
+  return Dump(base, where);
+}
+
 }  // namespace vecdex::store

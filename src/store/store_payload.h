@@ -2,6 +2,7 @@
 // here lets an exception escape.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,10 @@ namespace vecdex::store {
 // does not parse (it was validated on the way in, so that means damage).
 [[nodiscard]] Result<std::string> MergePayload(std::string_view existing, std::string_view patch,
                                                const std::string& where);
+
+// `existing` without the top-level fields named in `fields` ("" when nothing is left).
+// Corruption when `existing` is not a JSON object (a damaged stored payload).
+Result<std::string> DeletePayloadFields(std::string_view existing, std::span<const std::string> fields,
+                                        const std::string& where);
 
 }  // namespace vecdex::store

@@ -194,14 +194,20 @@ Result<WriteResult> Store::Delete(std::span<const PointKey> keys, std::span<cons
 
 Result<WriteResult> Store::SetPayload(std::span<const PointKey> keys, std::string_view json_object) {
   if (json_object.empty()) return Status::InvalidArgument(label_ + ": set payload needs a JSON object");
-  return UpdatePayloads(keys, json_object, /*merge=*/true);
+  return UpdatePayloads(keys, PayloadUpdate::kMerge, json_object, {});
 }
 
 Result<WriteResult> Store::OverwritePayload(std::span<const PointKey> keys, std::string_view json_object) {
-  return UpdatePayloads(keys, json_object, /*merge=*/false);
+  return UpdatePayloads(keys, PayloadUpdate::kOverwrite, json_object, {});
 }
 
-Result<WriteResult> Store::UpdatePayloads(std::span<const PointKey> keys, std::string_view json_object, bool merge) {
+Result<WriteResult> Store::DeletePayloadFields(std::span<const PointKey> keys, std::span<const std::string> fields) {
+  if (fields.empty()) return Status::InvalidArgument(label_ + ": delete payload: no fields named");
+  return UpdatePayloads(keys, PayloadUpdate::kDeleteFields, "", fields);
+}
+
+Result<WriteResult> Store::UpdatePayloads(std::span<const PointKey> keys, PayloadUpdate how,
+                                          std::string_view json_object, std::span<const std::string> fields) {
   VECDEX_RETURN_IF_ERROR(CheckKeys(keys, label_));
   VECDEX_ASSIGN_OR_RETURN(const std::string patch, NormalizePayload(json_object, label_ + ": payload update"));
 
@@ -224,8 +230,11 @@ Result<WriteResult> Store::UpdatePayloads(std::span<const PointKey> keys, std::s
       VECDEX_ASSIGN_OR_RETURN(current, DecodePointRow(stmt, dim_, label_, /*with_vector=*/true, /*with_payload=*/true));
     }
     std::string payload = patch;
-    if (merge) {
+    if (how == PayloadUpdate::kMerge) {
       VECDEX_ASSIGN_OR_RETURN(payload, MergePayload(current->payload_json, patch, label_ + ": " + PointKeyToString(key)));
+    } else if (how == PayloadUpdate::kDeleteFields) {
+      VECDEX_ASSIGN_OR_RETURN(payload, vecdex::store::DeletePayloadFields(current->payload_json, fields,
+                                                                          label_ + ": " + PointKeyToString(key)));
     }
     const uint64_t seq = counters.next_sequence++;
     const auto id = static_cast<int64_t>(current->id);

@@ -103,4 +103,18 @@ run 2 import --db "$DB" --jsonl "$WORK/points.jsonl"
 run 2 search --db "$DB" --collection docs
 run 1 search --db "$WORK/missing" --collection docs --vector "[1, 0, 0, 0]"
 
+step "rebuild: new index parameters, then a compaction; refused requests"
+run 0 rebuild --db "$DB" --collection vecs --index hnsw:m=8 --validation-queries 5
+contains "$OUT" "vecs: swapped"
+contains "$OUT" "generation: 2"
+run 0 search --db "$DB" --collection vecs --vector "[3.9, 0, 0, 3.9]" --k 1
+[[ "$OUT" == '[{"id":104,'* ]] || fail "nearest should still be 104: $OUT"
+run 0 rebuild --db "$DB" --collection vecs
+contains "$OUT" "(compaction)"
+contains "$OUT" "generation: 3"
+run 0 verify --db "$DB" --collection vecs
+run 1 rebuild --db "$DB" --collection vecs --index nonsense
+contains "$ERR" "rebuild"
+run 2 rebuild --db "$DB" --collection vecs --min-recall 1.5
+
 echo "PASS"

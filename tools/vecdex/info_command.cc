@@ -26,6 +26,12 @@ struct Report {
 };
 
 nlohmann::ordered_json InfoToJson(const CollectionInfo& info) {
+  nlohmann::ordered_json payload_indexes = nlohmann::ordered_json::array();
+  for (const PayloadIndexInfo& p : info.payload_indexes) {
+    payload_indexes.push_back(
+        {{"field", p.field}, {"type", PayloadFieldTypeName(p.type)}, {"points", p.points}, {"ready", p.ready}});
+  }
+  const RebuildStatus& r = info.rebuild;
   return {
       {"name", info.name},
       {"config",
@@ -47,6 +53,18 @@ nlohmann::ordered_json InfoToJson(const CollectionInfo& info) {
       {"snapshot_bytes", info.snapshot_bytes},
       {"memory_budget_bytes", info.memory_budget_bytes},
       {"memory_used_bytes", info.memory_used_bytes},
+      {"deleted", info.deleted},
+      {"payload_indexes", payload_indexes},
+      {"rebuild",
+       {{"running", r.running},
+        {"phase", r.phase},
+        {"points_done", r.points_done},
+        {"points_total", r.points_total},
+        {"eta_seconds", r.eta_seconds},
+        {"generation", r.generation},
+        {"target_spec", r.target_spec},
+        {"last_result", r.last_result},
+        {"last_recall", r.last_recall}}},
   };
 }
 
@@ -105,6 +123,22 @@ void PrintText(const Report& report) {
       rows.push_back({info.name, sync, info.config.index_spec});
     }
     PrintTable(rows, 3);
+    for (const CollectionInfo& info : report.collections) {
+      const RebuildStatus& r = info.rebuild;
+      std::string line = "\n" + info.name + ": index generation " + std::to_string(r.generation) + ", " +
+                         FormatCount(info.deleted) + " deleted slots";
+      if (r.running) {
+        line += "; rebuilding to " + r.target_spec + " (" + r.phase + ", " + FormatCount(r.points_done) + " / " +
+                FormatCount(r.points_total) + ")";
+      } else if (!r.last_result.empty()) {
+        line += "; last rebuild: " + r.last_result;
+      }
+      for (const PayloadIndexInfo& p : info.payload_indexes) {
+        line += "\n  payload index " + p.field + " (" + std::string(PayloadFieldTypeName(p.type)) + "): " +
+                FormatCount(p.points) + " points" + (p.ready ? "" : ", building");
+      }
+      std::cout << line << "\n";
+    }
     const CollectionInfo& any = report.collections.front();
     std::cout << "\nmemory budget: "
               << (any.memory_budget_bytes == 0 ? std::string("none") : FormatBytes(any.memory_budget_bytes))

@@ -5,10 +5,13 @@
 #include <CLI/CLI.hpp>
 
 #include "bench_command.h"
+#include "bench_filter_command.h"
 #include "bench_restart_command.h"
 #include "import_command.h"
 #include "info_command.h"
+#include "rebuild_command.h"
 #include "search_command.h"
+#include "serve_command.h"
 #include "verify_command.h"
 
 int main(int argc, char** argv) {
@@ -16,10 +19,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   vecdex::cli::AddBenchCommand(app, &exit_code);
+  vecdex::cli::AddBenchFilterCommand(app, &exit_code);
   vecdex::cli::AddBenchRestartCommand(app, &exit_code);
   vecdex::cli::AddImportCommand(app, &exit_code);
   vecdex::cli::AddInfoCommand(app, &exit_code);
+  vecdex::cli::AddRebuildCommand(app, &exit_code);
   vecdex::cli::AddSearchCommand(app, &exit_code);
+  vecdex::cli::AddServeCommand(app, &exit_code);
+  vecdex::cli::AddBenchServeInprocessCommand(app, &exit_code);
   vecdex::cli::AddVerifyCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -23,6 +23,8 @@ struct SearchArgs {
   bool with_payload = false;
   bool with_vector = false;
   std::string only_keys;
+  std::string filter;  // Qdrant filter JSON
+  bool exact = false;
 };
 
 // [{"id": ..., "score": ..., "payload": ..., "vector": ...}, ...] on one line, fields in that
@@ -83,6 +85,12 @@ Status RunSearch(const SearchArgs& args) {
     if (!keys.ok()) return keys.status().WithContext("--only-keys");
     request.only_keys = std::move(keys).value();
   }
+  if (!args.filter.empty()) {
+    Result<Filter> filter = ParseFilter(args.filter);
+    if (!filter.ok()) return filter.status().WithContext("--filter");
+    request.filter = std::make_shared<const Filter>(std::move(filter).value());
+  }
+  request.exact = args.exact;
   VECDEX_ASSIGN_OR_RETURN(io::FloatDataset queries, QueryRows(args));
   DatabaseOptions options = CliDatabaseOptions();
   options.background_snapshots = false;
@@ -123,6 +131,9 @@ void AddSearchCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--with-vector", args->with_vector, "Include each point's vector");
   cmd->add_option("--only-keys", args->only_keys,
                   "Search only among these keys: 1,2,abc (digits = integer key) or a JSON array [1, \"2\"]");
+  cmd->add_option("--filter", args->filter,
+                  "Payload filter, Qdrant's JSON syntax: '{\"must\": [{\"key\": \"city\", \"match\": {\"value\": \"Oslo\"}}]}'");
+  cmd->add_flag("--exact", args->exact, "Exact search (every matching point scored) instead of the index's");
   cmd->callback([args, exit_code] {
     const Status status = RunSearch(*args);
     if (!status.ok()) ReportError("search", status, exit_code);

@@ -242,6 +242,40 @@ Status FlatIndex::Search(MatrixView queries, const SearchParams& params, SearchR
   return Status::Ok();
 }
 
+Status FlatIndex::SearchAmong(MatrixView queries, std::span<const Label> candidates, const SearchParams& params,
+                              SearchResults* results) const {
+  if (params.k == 0) return Status::InvalidArgument("k must be at least 1");
+  VECDEX_RETURN_IF_ERROR(CheckVectors(queries, dim_, "query"));
+  const size_t k = std::min(params.k, size());
+  results->Resize(queries.rows, k);
+  if (k == 0 || queries.rows == 0) return Status::Ok();
+  // Rows in ascending order, so the scan reads memory forward.
+  std::vector<size_t> rows;
+  rows.reserve(candidates.size());
+  for (Label label : candidates) {
+    auto it = slot_of_.find(label);
+    if (it != slot_of_.end() && (params.filter == nullptr || params.filter->Matches(label))) rows.push_back(it->second);
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  std::vector<float> prepared;
+  PrepareQueries(queries.data, queries.rows, &prepared);
+  const float sign = metric_ == Metric::kL2 ? 1.0f : -1.0f;
+  const float offset = metric_ == Metric::kCosine ? 1.0f : 0.0f;
+  ParallelFor(queries.rows, 1, params.threads, [&](size_t begin, size_t end, size_t) {
+    TopK top;
+    std::vector<Neighbor> found;
+    for (size_t q = begin; q < end; ++q) {
+      top.Reset(k);
+      const float* query = prepared.data() + q * dim_;
+      for (size_t row : rows) top.Push(offset + sign * pair_distance_(query, vectors_.data() + row * dim_, dim_), labels_[row]);
+      top.TakeSorted(&found);
+      WriteRow(&found, k, q, results);
+    }
+  });
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Index>> CreateFlatIndex(IndexSpec& spec, size_t dim, Metric metric) {
   VECDEX_RETURN_IF_ERROR(spec.CheckAllConsumed());
   if (dim == 0 || dim > kMaxDimension) {

@@ -56,6 +56,8 @@ class FlatIndex final : public Index {
   Status Add(std::span<const Label> labels, MatrixView vectors) override;
   Result<size_t> Remove(std::span<const Label> labels) override;
   Status Search(MatrixView queries, const SearchParams& params, SearchResults* results) const override;
+  Status SearchAmong(MatrixView queries, std::span<const Label> candidates, const SearchParams& params,
+                     SearchResults* results) const override;
 
   // Writes docs/format/flat.md atomically (temp file, fsync, rename, directory fsync).
   // Errors: IOError naming the path.
@@ -65,6 +67,8 @@ class FlatIndex final : public Index {
   // rounding to a prime.
   size_t EstimateAddBytes(size_t count) const override;
   std::vector<Label> Labels() const override { return labels_; }
+  // Remove frees rows at once (the last row moves into the hole): never any tombstones.
+  size_t deleted_count() const override { return 0; }
   // Reads a file written by Save, every checksum verified. Errors: IOError (open/read),
   // Corruption naming the file and the damaged part, FailedPrecondition for a format version
   // this build does not know.

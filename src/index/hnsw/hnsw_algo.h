@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <span>
 #include <vector>
 
 #include "common/top_k.h"
@@ -206,6 +207,12 @@ struct QueryStats {
 // *out as (distance, label). Thread-safe against concurrent inserts, removes and searches.
 void SearchOne(const Graph& g, const float* query, const QueryOptions& opts, SearchScratch& s,
                std::vector<Neighbor>* out, QueryStats* stats);
+
+// Exact top-`opts.k` among `slots` (kNoNode, dead and filter-rejected slots skipped; float32
+// copies when kept), nearest first, into *out. Codes are prefetched a few slots ahead, so the
+// cost per slot is close to a sequential scan's when `slots` is sorted.
+void SearchSlots(const Graph& g, const float* query, std::span<const uint32_t> slots, const QueryOptions& opts,
+                 SearchScratch& s, std::vector<Neighbor>* out, QueryStats* stats);
 
 // Inserts one vector (normalized for cosine) under `label`, replacing a live node of the same
 // label. Caller holds the index's shared writer lock. Errors: ResourceExhausted (graph full).

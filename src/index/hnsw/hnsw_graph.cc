@@ -154,6 +154,25 @@ uint32_t LabelMap::Find(Label label, const Label* labels) const {
   }
 }
 
+void LabelMap::FindMany(std::span<const Label> keys, const Label* labels, std::vector<uint32_t>* slots) const {
+  if (table_.empty()) return;
+  const size_t mask = table_.size() - 1;
+  // Two cache misses per key (the bucket, then the label it names), overlapped across keys:
+  // buckets are prefetched kBucketAhead keys ahead, labels kLabelAhead keys ahead.
+  constexpr size_t kBucketAhead = 16;
+  constexpr size_t kLabelAhead = 8;
+  const size_t n = keys.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kBucketAhead < n) __builtin_prefetch(&table_[Hash(keys[i + kBucketAhead]) & mask]);
+    if (i + kLabelAhead < n) {
+      const uint32_t ahead = table_[Hash(keys[i + kLabelAhead]) & mask];
+      if (ahead != kNoNode) __builtin_prefetch(&labels[ahead]);
+    }
+    const uint32_t slot = Find(keys[i], labels);
+    if (slot != kNoNode) slots->push_back(slot);
+  }
+}
+
 uint32_t LabelMap::Put(uint32_t slot, const Label* labels) {
   if ((size_ + 1) * 4 > table_.size() * 3) Grow(labels);
   const Label label = labels[slot];

@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -253,6 +254,8 @@ class LabelMap {
  public:
   // The slot of `label`, or kNoNode.
   uint32_t Find(Label label, const Label* labels) const;
+  // Appends the slot of every key present (in key order), prefetching ahead: for long lists.
+  void FindMany(std::span<const Label> keys, const Label* labels, std::vector<uint32_t>* slots) const;
   // Maps labels[slot] to `slot`; returns the slot it mapped to before, or kNoNode.
   uint32_t Put(uint32_t slot, const Label* labels);
   // Unmaps `label`; returns its slot, or kNoNode when absent.

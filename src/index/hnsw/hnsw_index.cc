@@ -51,6 +51,15 @@ void HnswIndex::SetGraph(std::shared_ptr<Graph> graph) {
 
 size_t HnswIndex::size() const { return graph()->live_count.load(); }
 
+size_t HnswIndex::deleted_count() const {
+  // Slots are live, tombstoned, or consolidated and free for reuse: the last two are what a
+  // rebuild gives back. Live is read first: a concurrent Add raises slots before live.
+  const std::shared_ptr<hnsw::Graph> g = graph();
+  const size_t live = g->live_count.load();
+  const size_t slots = g->num_slots.load();
+  return slots > live ? slots - live : 0;
+}
+
 size_t HnswIndex::memory_bytes() const { return sizeof(*this) + graph()->memory_bytes(); }
 
 bool HnswIndex::read_only() const { return graph()->read_only; }
@@ -229,6 +238,83 @@ Status HnswIndex::SearchWithStats(MatrixView queries, const SearchParams& params
     stats->distance_computations = distances.load();
     stats->exact_scans = exact_scans.load();
   }
+  return Status::Ok();
+}
+
+namespace {
+
+// Admits the labels of a sorted list (and of the caller's filter, when there is one).
+class SortedLabelFilter final : public LabelFilter {
+ public:
+  SortedLabelFilter(std::vector<Label> sorted, const LabelFilter* also) : sorted_(std::move(sorted)), also_(also) {}
+  bool Matches(Label label) const override {
+    return std::binary_search(sorted_.begin(), sorted_.end(), label) && (also_ == nullptr || also_->Matches(label));
+  }
+
+ private:
+  std::vector<Label> sorted_;
+  const LabelFilter* also_;
+};
+
+}  // namespace
+
+Status HnswIndex::SearchAmong(MatrixView queries, std::span<const Label> candidates, const SearchParams& params,
+                              SearchResults* results) const {
+  if (params.k == 0) return Status::InvalidArgument("hnsw: k must be at least 1");
+  if (results == nullptr) return Status::InvalidArgument("hnsw: results is null");
+  VECDEX_RETURN_IF_ERROR(CheckVectors(queries, dim_, "query"));
+  std::shared_ptr<Graph> g = graph();
+  const size_t k = std::min(params.k, g->live_count.load());
+  results->Resize(queries.rows, k);
+  if (k == 0 || queries.rows == 0) return Status::Ok();
+
+  // Labels to slots once for all queries, sorted so that the scan reads memory forward.
+  std::vector<uint32_t> slots;
+  bool has_map = true;
+  {
+    std::lock_guard<std::mutex> lock(g->map_mu);
+    has_map = !(g->read_only && g->slot_of.size() == 0);
+    if (has_map) {
+      slots.reserve(candidates.size());
+      g->slot_of.FindMany(candidates, g->label_array(), &slots);
+    }
+  }
+  if (!has_map) {
+    // An unverified mapped view has no label map: every slot is checked against the list.
+    std::vector<Label> sorted(candidates.begin(), candidates.end());
+    std::sort(sorted.begin(), sorted.end());
+    const SortedLabelFilter filter(std::move(sorted), params.filter);
+    SearchParams exact = params;
+    exact.filter = &filter;
+    HnswSearchOptions options;
+    options.filter_strategy = hnsw::FilterStrategy::kExact;
+    return SearchWithStats(queries, exact, options, results, nullptr);
+  }
+  std::sort(slots.begin(), slots.end());
+  slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+
+  hnsw::QueryOptions opts;
+  opts.k = k;
+  opts.filter = params.filter;
+  ParallelFor(queries.rows, 1, params.threads, [&](size_t begin, size_t end, size_t) {
+    hnsw::ScratchLease s(g->scratch);
+    std::vector<Neighbor> found;
+    hnsw::QueryStats local;
+    for (size_t q = begin; q < end; ++q) {
+      const float* query = queries.row(q);
+      if (metric_ == Metric::kCosine) {
+        s->vector.assign(query, query + dim_);
+        hnsw::NormalizeInPlace(s->vector.data(), dim_);
+        query = s->vector.data();
+      }
+      hnsw::SearchSlots(*g, query, slots, opts, *s, &found, &local);
+      const size_t n = std::min(found.size(), k);
+      for (size_t i = 0; i < n; ++i) {
+        results->labels_of(q)[i] = found[i].label;
+        results->distances_of(q)[i] = found[i].distance;
+      }
+    }
+  });
   return Status::Ok();
 }
 

@@ -93,6 +93,9 @@ class HnswIndex final : public Index {
   // See Index::Search. params.ef overrides ef_search (at least k); params.rerank is implied by
   // the rerank option; params.filter is applied during the walk.
   Status Search(MatrixView queries, const SearchParams& params, SearchResults* results) const override;
+  // See Index::SearchAmong. A mapped view without a label map scans every slot instead.
+  Status SearchAmong(MatrixView queries, std::span<const Label> candidates, const SearchParams& params,
+                     SearchResults* results) const override;
   // Search, also reporting the work done (`stats` may be null).
   Status SearchWithStats(MatrixView queries, const SearchParams& params, const HnswSearchOptions& hnsw_options,
                          SearchResults* results, HnswSearchStats* stats) const;
@@ -117,6 +120,10 @@ class HnswIndex final : public Index {
   // upper-layer links of the average node (1 / (m - 1) of the nodes sit above layer 0).
   size_t EstimateAddBytes(size_t count) const override;
   std::vector<Label> Labels() const override;
+  // Slots held for removed labels: tombstones plus consolidated slots not yet reused (slots -
+  // live). Consolidation keeps tombstones under ~10% of the slots, but only a rebuild (or
+  // Compact) gives the slots back and rebuilds the graph around the holes.
+  size_t deleted_count() const override;
   // Reads an index written by Save. Errors: IOError (open/read), Corruption naming the section.
   static Result<std::unique_ptr<HnswIndex>> Load(const std::string& path);
   // Maps the file read-only and searches it in place (nothing is copied but the upper-layer

@@ -351,6 +351,57 @@ void SearchOne(const Graph& g, const float* query, const QueryOptions& opts, Sea
   WithCodec(g, [&](const auto& codec) { SearchWithCodec(g, codec, query, opts, s, out, stats); });
 }
 
+namespace {
+
+template <class Codec>
+void ScoreSlots(const Graph& g, const Codec& codec, const QueryCode& q, std::span<const uint32_t> slots,
+                const UserFilter& filter, size_t k, SearchScratch& s, std::vector<Neighbor>* out) {
+  TopK top(k);
+  const uint32_t num_slots = g.num_slots.load(std::memory_order_acquire);
+  const size_t bytes = CodeSpace<Codec>::Bytes(g);
+  const size_t n = slots.size();
+  const auto valid = [&](size_t i) { return slots[i] < num_slots; };
+  for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) {
+    if (valid(i)) PrefetchCode(CodeOf<Codec>(g, slots[i]), bytes);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n && valid(i + kPrefetchAhead)) {
+      PrefetchCode(CodeOf<Codec>(g, slots[i + kPrefetchAhead]), bytes);
+    }
+    if (!valid(i)) continue;
+    const uint32_t id = slots[i];
+    const uint32_t meta = g.meta(id);
+    if ((meta & kMetaPublished) == 0 || (meta & kMetaDeleted) != 0 || !filter.Matches(g, id)) continue;
+    ++s.distance_count;
+    top.Push(codec.Distance(q, CodeOf<Codec>(g, id)), g.label(id));
+  }
+  top.TakeSorted(out);
+  RemoveDuplicateLabels(out);
+}
+
+}  // namespace
+
+void SearchSlots(const Graph& g, const float* query, std::span<const uint32_t> slots, const QueryOptions& opts,
+                 SearchScratch& s, std::vector<Neighbor>* out, QueryStats* stats) {
+  ReaderScope reader(g.gate);
+  out->clear();
+  s.distance_count = 0;
+  const UserFilter filter{opts.filter, opts.id_filter};
+  if (g.keep_raw) {
+    // Exact means exact: score the float32 copies rather than the codes.
+    const RawF32Codec raw(g.f32);
+    raw.Prepare(query, &s.pair_query);
+    ScoreSlots(g, raw, s.pair_query, slots, filter, opts.k, s, out);
+  } else {
+    WithCodec(g, [&](const auto& codec) {
+      codec.Prepare(query, &s.query);
+      ScoreSlots(g, codec, s.query, slots, filter, opts.k, s, out);
+    });
+  }
+  stats->distance_computations += s.distance_count;
+  ++stats->exact_scans;
+}
+
 // The build (hnsw_build.cc) walks the graph with every codec and the live filter.
 #define VECDEX_HNSW_INSTANTIATE(CODEC)                                                                             \
   template void GreedyDescend<CODEC>(const Graph&, const CODEC&, const QueryCode&, int, int, uint32_t*, float*,    \
