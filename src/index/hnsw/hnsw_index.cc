@@ -190,6 +190,38 @@ Result<size_t> HnswIndex::Remove(std::span<const Label> labels) {
   return removed;
 }
 
+template <typename SearchFn>
+hnsw::QueryStats HnswIndex::RunQueries(const Graph& g, MatrixView queries, size_t k, size_t threads,
+                                       SearchResults* results, SearchFn&& search) const {
+  std::atomic<size_t> distances{0}, exact_scans{0};
+  ParallelFor(queries.rows, 1, threads, [&](size_t begin, size_t end, size_t) {
+    hnsw::ScratchLease s(g.scratch);
+    std::vector<Neighbor> found;
+    hnsw::QueryStats local;
+    for (size_t q = begin; q < end; ++q) {
+      const float* query = queries.row(q);
+      if (metric_ == Metric::kCosine) {
+        s->vector.assign(query, query + dim_);
+        hnsw::NormalizeInPlace(s->vector.data(), dim_);
+        query = s->vector.data();
+      }
+      search(query, *s, &found, &local);
+      // A concurrent Remove may leave fewer than k: the row keeps its kNoLabel/+inf padding.
+      const size_t n = std::min(found.size(), k);
+      for (size_t i = 0; i < n; ++i) {
+        results->labels_of(q)[i] = found[i].label;
+        results->distances_of(q)[i] = found[i].distance;
+      }
+    }
+    distances.fetch_add(local.distance_computations);
+    exact_scans.fetch_add(local.exact_scans);
+  });
+  hnsw::QueryStats total;
+  total.distance_computations = distances.load();
+  total.exact_scans = exact_scans.load();
+  return total;
+}
+
 Status HnswIndex::Search(MatrixView queries, const SearchParams& params, SearchResults* results) const {
   return SearchWithStats(queries, params, HnswSearchOptions{}, results, nullptr);
 }
@@ -211,32 +243,12 @@ Status HnswIndex::SearchWithStats(MatrixView queries, const SearchParams& params
   opts.filter = params.filter;
   opts.id_filter = hnsw_options.id_filter;
   opts.strategy = hnsw_options.filter_strategy;
-  std::atomic<size_t> distances{0}, exact_scans{0};
-  ParallelFor(queries.rows, 1, params.threads, [&](size_t begin, size_t end, size_t) {
-    hnsw::ScratchLease s(g->scratch);
-    std::vector<Neighbor> found;
-    hnsw::QueryStats local;
-    for (size_t q = begin; q < end; ++q) {
-      const float* query = queries.row(q);
-      if (metric_ == Metric::kCosine) {
-        s->vector.assign(query, query + dim_);
-        hnsw::NormalizeInPlace(s->vector.data(), dim_);
-        query = s->vector.data();
-      }
-      hnsw::SearchOne(*g, query, opts, *s, &found, &local);
-      // A concurrent Remove may leave fewer than k: the row keeps its kNoLabel/+inf padding.
-      const size_t n = std::min(found.size(), k);
-      for (size_t i = 0; i < n; ++i) {
-        results->labels_of(q)[i] = found[i].label;
-        results->distances_of(q)[i] = found[i].distance;
-      }
-    }
-    distances.fetch_add(local.distance_computations);
-    exact_scans.fetch_add(local.exact_scans);
-  });
+  const hnsw::QueryStats total = RunQueries(*g, queries, k, params.threads, results,
+                                             [&](const float* query, hnsw::SearchScratch& s, std::vector<Neighbor>* found,
+                                                 hnsw::QueryStats* local) { hnsw::SearchOne(*g, query, opts, s, found, local); });
   if (stats != nullptr) {
-    stats->distance_computations = distances.load();
-    stats->exact_scans = exact_scans.load();
+    stats->distance_computations = total.distance_computations;
+    stats->exact_scans = total.exact_scans;
   }
   return Status::Ok();
 }
@@ -296,25 +308,10 @@ Status HnswIndex::SearchAmong(MatrixView queries, std::span<const Label> candida
   hnsw::QueryOptions opts;
   opts.k = k;
   opts.filter = params.filter;
-  ParallelFor(queries.rows, 1, params.threads, [&](size_t begin, size_t end, size_t) {
-    hnsw::ScratchLease s(g->scratch);
-    std::vector<Neighbor> found;
-    hnsw::QueryStats local;
-    for (size_t q = begin; q < end; ++q) {
-      const float* query = queries.row(q);
-      if (metric_ == Metric::kCosine) {
-        s->vector.assign(query, query + dim_);
-        hnsw::NormalizeInPlace(s->vector.data(), dim_);
-        query = s->vector.data();
-      }
-      hnsw::SearchSlots(*g, query, slots, opts, *s, &found, &local);
-      const size_t n = std::min(found.size(), k);
-      for (size_t i = 0; i < n; ++i) {
-        results->labels_of(q)[i] = found[i].label;
-        results->distances_of(q)[i] = found[i].distance;
-      }
-    }
-  });
+  RunQueries(*g, queries, k, params.threads, results,
+             [&](const float* query, hnsw::SearchScratch& s, std::vector<Neighbor>* found, hnsw::QueryStats* local) {
+               hnsw::SearchSlots(*g, query, slots, opts, s, found, local);
+             });
   return Status::Ok();
 }
 

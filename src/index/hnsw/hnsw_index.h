@@ -138,6 +138,11 @@ class HnswIndex final : public Index {
   HnswIndex(size_t dim, Metric metric, hnsw::HnswOptions options, std::shared_ptr<hnsw::Graph> graph);
 
   std::shared_ptr<hnsw::Graph> graph() const;
+  // Runs search(query, scratch, &found, &stats) for every query row in parallel (cosine rows
+  // normalized first) and writes each row's first k results; returns the summed stats.
+  template <typename SearchFn>
+  hnsw::QueryStats RunQueries(const hnsw::Graph& g, MatrixView queries, size_t k, size_t threads,
+                              SearchResults* results, SearchFn&& search) const;
   void SetGraph(std::shared_ptr<hnsw::Graph> graph);
   // Exclusive work before a batch: int8 training on the first batch, consolidation.
   Status Maintain(MatrixView normalized_first_batch);
