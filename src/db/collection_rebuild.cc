@@ -530,9 +530,12 @@ Status CollectionImpl::RebuildSwap(RebuildJob& job) {
     int64_t none = 0;
     oldest_unsnapshotted_ns_.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
   }
+  // Measured before writers resume: an index without concurrent writes may not be read while
+  // one of them adds to it.
+  const size_t memory_bytes = job.index->memory_bytes();
   lock.unlock();
 
-  budget_->Report(this, job.index->memory_bytes());
+  budget_->Report(this, memory_bytes);
   if (published.ok()) {
     RemoveStaleFiles(file);
     if (Status s = store_->TruncateChangesUpTo(file_sequence); !s.ok()) {

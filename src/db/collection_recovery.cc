@@ -319,15 +319,18 @@ void CollectionImpl::PromoteView() {
     }
     writable = std::move(*rebuilt);
   }
+  size_t memory_bytes = 0;
   {
-    // Writes waited for this (state kLoading), so the copy is as current as the view.
+    // Writes waited for this (state kLoading), so the copy is as current as the view. Its size
+    // is read before they resume (an index without concurrent writes is not read during one).
     std::lock_guard lock(write_mu_);
     SetIndex(writable);
+    memory_bytes = writable->memory_bytes();
     State expected = State::kLoading;
     state_.compare_exchange_strong(expected, State::kReady);
   }
   writable_cv_.notify_all();
-  budget_->Report(this, writable->memory_bytes());
+  budget_->Report(this, memory_bytes);
 }
 
 void CollectionImpl::RemoveStaleFiles(const std::string& keep) {
