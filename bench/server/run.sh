@@ -94,7 +94,11 @@ points_count() { curl -sf -X POST "$URL/collections/glove/points/count" -d '{}' 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status"; }
 
 log "wrk: searches (points/query, k=$K, hnsw_ef=$EF), $CONNECTIONS connections, ${SECONDS_PER_PHASE}s"
+curl -sf "$URL/metrics" > "$WORK/metrics_before.txt"
 SEARCH=$(run_wrk search POST /collections/glove/points/query "$WORK/queries.txt" "$CONNECTIONS" "$SECONDS_PER_PHASE")
+curl -sf "$URL/metrics" > "$WORK/metrics_after.txt"
+SEARCH_SERVER=$(python3 bench/server/metrics_quantiles.py "$WORK/metrics_before.txt" "$WORK/metrics_after.txt" \
+  POST '/collections/{name}/points/query')
 log "wrk: upserts of 1,000 points, 1 connection, ${SECONDS_PER_PHASE}s"
 UPSERT=$(run_wrk upsert PUT "/collections/glove/points?wait=true" "$WORK/upserts.txt" 1 "$SECONDS_PER_PHASE")
 
@@ -140,7 +144,7 @@ kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" && STOP_RC=0 || STOP_RC=$?
 SERVER_PID=""
 
-python3 - "$IN_UPSERT" "$IN_QPS" "$IN_THREADS" "$HTTP_UPSERT" "$SEARCH" "$UPSERT" "$MIXED" "$POINTS" "$K" "$EF" "$STOP_RC" "$MIXED_SERVER" "$MIXED_BATCH" <<'PY'
+python3 - "$IN_UPSERT" "$IN_QPS" "$IN_THREADS" "$HTTP_UPSERT" "$SEARCH" "$UPSERT" "$MIXED" "$POINTS" "$K" "$EF" "$STOP_RC" "$MIXED_SERVER" "$MIXED_BATCH" "$SEARCH_SERVER" <<'PY'
 import sys
 in_upsert, in_qps, threads, http_upsert = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 def parse(text):
@@ -158,6 +162,9 @@ for name, (rps, p50, p99, errors, requests) in rows.items():
 print()
 print(f"in-process SearchBatch ({threads} threads): {in_qps:,.0f} QPS; HTTP search: {rows['search'][0]:,.0f} req/s "
       f"= {rows['search'][0] / in_qps * 100:.0f}% (target >= 40%)")
+alone = sys.argv[14].split()
+print(f"searches alone: server-side p50 {float(alone[1]):.3f} ms, p99 {float(alone[2]):.3f} ms: "
+      f"p99/p50 = {float(alone[2]) / float(alone[1]):.2f}")
 print(f"in-process Upsert (batches of 1,000): {in_upsert:,.0f} points/s; HTTP initial load: {http_upsert:,.0f} points/s "
       f"= {http_upsert / in_upsert * 100:.0f}% (target >= 70%); wrk upserts of 1,000: {rows['upsert'][0] * 1000:,.0f} points/s")
 server = sys.argv[12].split()

@@ -1,9 +1,11 @@
 #include "server/api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <new>
 
+#include "common/parallel.h"
 #include "server/api_error.h"
 #include "server/auth.h"
 #include "server/handlers.h"
@@ -29,6 +31,9 @@ double Since(std::chrono::steady_clock::time_point start) {
 Api::Api(Database* db, ServerOptions options) {
   state_.db = db;
   state_.options = std::move(options);
+  const size_t search_threads = state_.options.search_threads;
+  state_.search_gate = std::make_unique<FairGate>(search_threads != 0 ? search_threads : HardwareThreads());
+  state_.writers = std::make_unique<LowPriorityWriters>(std::max<size_t>(4, HardwareThreads()));
   RegisterAdminRoutes(router_);
   RegisterCollectionRoutes(router_);
   RegisterPointRoutes(router_);

@@ -10,10 +10,12 @@
 #include <memory>
 #include <string>
 
+#include "server/fair_gate.h"
 #include "server/http_types.h"
 #include "server/metrics.h"
 #include "server/router.h"
 #include "server/server_options.h"
+#include "server/write_priority.h"
 #include "vecdex/database.h"
 
 namespace vecdex::server {
@@ -23,6 +25,8 @@ struct ApiState {
   Database* db = nullptr;
   ServerOptions options;
   MetricsRegistry metrics;
+  std::unique_ptr<FairGate> search_gate;  // options.search_threads slots
+  std::unique_ptr<LowPriorityWriters> writers;  // upserts run there, below the searches
 };
 
 class Api {

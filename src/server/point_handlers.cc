@@ -91,10 +91,7 @@ Reply Upsert(Call& call) {
   std::vector<Point> points = list != nullptr ? PointsFromList(*list) : PointsFromBatch(*batch);
   KeepLastOfEachKey(points);
   if (points.empty()) return {UpdateResult(0)};
-  const WriteSummary summary = [&] {
-    const ScopedWritePriority below_searches;
-    return Check(collection->Upsert(points));
-  }();
+  const WriteSummary summary = Check(call.state.writers->Run([&] { return collection->Upsert(points); }));
   return {UpdateResult(summary.sequence)};
 }
 

@@ -143,16 +143,20 @@ Json HitsToJson(const ParsedSearch& search, std::vector<ScoredPoint>& hits, Metr
   return out;
 }
 
-Json RunOne(Collection& collection, ParsedSearch& search) {
+Json RunOne(Call& call, Collection& collection, ParsedSearch& search) {
   if (search.limit == 0) return Json::array();
   Resolve(collection, search);
-  std::vector<ScoredPoint> hits = Check(collection.Search(search.vector, RequestFor(search)));
+  Result<std::vector<ScoredPoint>> found = [&] {
+    const FairGate::Pass turn(*call.state.search_gate);
+    return collection.Search(search.vector, RequestFor(search));
+  }();
+  std::vector<ScoredPoint> hits = Check(std::move(found));
   return HitsToJson(search, hits, collection.config().metric);
 }
 
 // Searches sharing every parameter (and not by id) go to SearchBatch as one matrix; the others
 // are searched one by one.
-std::vector<Json> RunBatch(Collection& collection, std::vector<ParsedSearch>& searches) {
+std::vector<Json> RunBatch(Call& call, Collection& collection, std::vector<ParsedSearch>& searches) {
   std::vector<Json> out;
   bool uniform = searches.size() > 1;
   for (const ParsedSearch& s : searches) {
@@ -160,15 +164,18 @@ std::vector<Json> RunBatch(Collection& collection, std::vector<ParsedSearch>& se
               s.vector.size() == collection.config().dim;
   }
   if (!uniform) {
-    for (ParsedSearch& s : searches) out.push_back(RunOne(collection, s));
+    for (ParsedSearch& s : searches) out.push_back(RunOne(call, collection, s));
     return out;
   }
   const size_t dim = collection.config().dim;
   std::vector<float> matrix;
   matrix.reserve(searches.size() * dim);
   for (const ParsedSearch& s : searches) matrix.insert(matrix.end(), s.vector.begin(), s.vector.end());
-  std::vector<std::vector<ScoredPoint>> hits =
-      Check(collection.SearchBatch(MatrixView{matrix.data(), searches.size(), dim}, RequestFor(searches[0])));
+  Result<std::vector<std::vector<ScoredPoint>>> found = [&] {
+    const FairGate::Pass turn(*call.state.search_gate);
+    return collection.SearchBatch(MatrixView{matrix.data(), searches.size(), dim}, RequestFor(searches[0]));
+  }();
+  std::vector<std::vector<ScoredPoint>> hits = Check(std::move(found));
   for (size_t i = 0; i < searches.size(); ++i) out.push_back(HitsToJson(searches[i], hits[i], collection.config().metric));
   return out;
 }
@@ -185,7 +192,7 @@ const Json& BatchList(Call& call) {
 Reply Search(Call& call) {
   std::shared_ptr<Collection> collection = GetCollectionOr404(call);
   ParsedSearch search = ParseSearchBody(call.body, "", collection->config().metric, Collection::kMaxK);
-  return {RunOne(*collection, search)};
+  return {RunOne(call, *collection, search)};
 }
 
 Reply SearchBatch(Call& call) {
@@ -196,13 +203,13 @@ Reply SearchBatch(Call& call) {
     searches.push_back(ParseSearchBody(list[i], "searches[" + std::to_string(i) + "]", collection->config().metric,
                                        Collection::kMaxK));
   }
-  return {Json(RunBatch(*collection, searches))};
+  return {Json(RunBatch(call, *collection, searches))};
 }
 
 Reply Query(Call& call) {
   std::shared_ptr<Collection> collection = GetCollectionOr404(call);
   ParsedSearch search = ParseQueryBody(call.body, "", collection->config().metric, Collection::kMaxK);
-  return {{{"points", RunOne(*collection, search)}}};
+  return {{{"points", RunOne(call, *collection, search)}}};
 }
 
 Reply QueryBatch(Call& call) {
@@ -214,7 +221,7 @@ Reply QueryBatch(Call& call) {
                                       Collection::kMaxK));
   }
   Json out = Json::array();
-  for (Json& points : RunBatch(*collection, searches)) out.push_back({{"points", std::move(points)}});
+  for (Json& points : RunBatch(call, *collection, searches)) out.push_back({{"points", std::move(points)}});
   return {out};
 }
 

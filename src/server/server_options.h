@@ -19,6 +19,7 @@ struct ServerOptions {
   size_t max_body_bytes = 64u << 20;  // larger bodies: 413
   size_t max_batch = 10000;           // points per upsert, ids per request, searches per batch: 413 beyond
   size_t threads = 0;                 // HTTP worker threads (0: max(8, 2 * cores))
+  size_t search_threads = 0;          // searches running at once, the rest queue in order (0: cores)
   double read_timeout_seconds = 30;
   double write_timeout_seconds = 30;
   double idle_timeout_seconds = 5;  // keep-alive connections idle this long are closed

@@ -4,40 +4,52 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 
 namespace vecdex::server {
 namespace {
 
-constexpr int kWriteNiceness = 10;
-
-pid_t ThreadId() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
-
-// Whether this process may take a thread's niceness from `from` back down to `to`.
-bool MayRestore(int from, int to) {
-  if (to >= from) return true;
-  if (::geteuid() == 0) return true;
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NICE, &limit) != 0) return false;
-  // RLIMIT_NICE r allows niceness down to 20 - r.
-  return limit.rlim_cur != RLIM_INFINITY ? 20 - static_cast<int>(limit.rlim_cur) <= to : true;
-}
+constexpr int kWriteNiceness = 19;
 
 }  // namespace
 
-ScopedWritePriority::ScopedWritePriority() {
-  errno = 0;
-  const int current = ::getpriority(PRIO_PROCESS, static_cast<id_t>(ThreadId()));
-  if (errno != 0) return;
-  const int lowered = current + kWriteNiceness > 19 ? 19 : current + kWriteNiceness;
-  if (lowered == current || !MayRestore(lowered, current)) return;
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(ThreadId()), lowered) != 0) return;
-  previous_ = current;
-  changed_ = true;
+LowPriorityWriters::LowPriorityWriters(size_t threads) {
+  threads = std::max<size_t>(1, threads);
+  threads_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
-ScopedWritePriority::~ScopedWritePriority() {
-  if (changed_) ::setpriority(PRIO_PROCESS, static_cast<id_t>(ThreadId()), previous_);
+LowPriorityWriters::~LowPriorityWriters() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void LowPriorityWriters::Post(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void LowPriorityWriters::Loop() {
+  // This thread only (Linux: a thread id is a valid PRIO_PROCESS target). Failure leaves the
+  // writes at the default priority, which is only slower for the searches.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kWriteNiceness);
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and nothing left
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
 }
 
 }  // namespace vecdex::server

@@ -48,12 +48,13 @@ struct ServeArgs {
   CLI::Option* max_body = nullptr;
   CLI::Option* max_batch = nullptr;
   CLI::Option* threads = nullptr;
+  CLI::Option* search_threads = nullptr;
   CLI::Option* allow_insecure = nullptr;
   CLI::Option* memory = nullptr;
 };
 
 // The JSON config file: {"data": ..., "host": ..., "port": ..., "api_key": ..., "read_only_api_key":
-// ..., "max_body_bytes": ..., "max_batch": ..., "threads": ..., "allow_insecure": ...,
+// ..., "max_body_bytes": ..., "max_batch": ..., "threads": ..., "search_threads": ..., "allow_insecure": ...,
 // "read_timeout_seconds": ..., "write_timeout_seconds": ..., "memory_budget_bytes": ...}.
 Status ApplyConfigFile(const std::string& path, ServeArgs& args) {
   std::ifstream in(path);
@@ -78,6 +79,7 @@ Status ApplyConfigFile(const std::string& path, ServeArgs& args) {
       else if (key == "max_body_bytes") o.max_body_bytes = v.get<size_t>();
       else if (key == "max_batch") o.max_batch = v.get<size_t>();
       else if (key == "threads") o.threads = v.get<size_t>();
+      else if (key == "search_threads") o.search_threads = v.get<size_t>();
       else if (key == "allow_insecure") o.allow_insecure = v.get<bool>();
       else if (key == "read_timeout_seconds") o.read_timeout_seconds = v.get<double>();
       else if (key == "write_timeout_seconds") o.write_timeout_seconds = v.get<double>();
@@ -128,6 +130,7 @@ int RunServe(ServeArgs& args) {
     if (args.max_body->count()) o.max_body_bytes = f.max_body_bytes;
     if (args.max_batch->count()) o.max_batch = f.max_batch;
     if (args.threads->count()) o.threads = f.threads;
+    if (args.search_threads->count()) o.search_threads = f.search_threads;
     if (args.allow_insecure->count()) o.allow_insecure = true;
     if (args.memory->count()) args.memory_budget = from_flags.memory_budget;
   }
@@ -313,6 +316,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   args->max_batch = cmd->add_option("--max-batch", o.max_batch, "Most points/ids/searches in one request (413 beyond)")
                         ->capture_default_str();
   args->threads = cmd->add_option("--threads", o.threads, "HTTP worker threads (0: max(8, 2 x cores))")->capture_default_str();
+  args->search_threads = cmd->add_option("--search-threads", o.search_threads,
+                                         "Searches running at once; more wait their turn in order (0: cores)")
+                             ->capture_default_str();
   args->allow_insecure = cmd->add_flag("--allow-insecure", o.allow_insecure, "Allow a non-loopback host without an API key");
   args->memory = cmd->add_option("--memory-budget", args->memory_budget, "Index memory budget in bytes (0: none)");
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });
