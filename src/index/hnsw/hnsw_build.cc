@@ -68,21 +68,18 @@ void AddReverseLink(Graph& g, const Codec& codec, uint32_t neighbour, uint32_t i
   if (neighbour == id) return;
   LinkGuard guard(g.locks, neighbour);
   uint32_t* list = g.links(neighbour, level);
-  const uint32_t n = LoadCount(list);
-  ids->clear();
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t link = LoadLink(list, i);
-    if (link == id) return;
-    ids->push_back(link);
-  }
+  uint32_t links[kLinkBuffer];
+  const uint32_t n = g.ReadList(list, level, links);
+  if (std::find(links, links + n, id) != links + n) return;
   if (n < g.max_links(level)) {
-    std::atomic_ref<uint32_t>(list[1 + n]).store(id, std::memory_order_release);
-    std::atomic_ref<uint32_t>(list[0]).store(n + 1, std::memory_order_release);
+    links[n] = id;
+    g.WriteList(list, links, n + 1);
     return;
   }
+  ids->assign(links, links + n);
   ids->push_back(id);
   PruneFrom(g, codec, neighbour, *ids, level, s);
-  StoreList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
+  g.WriteList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
 }
 
 // Reserves a slot for `label` (reusing a freed one when possible) and replaces a live node of
@@ -127,7 +124,7 @@ void WriteNode(Graph& g, uint32_t id, int level, const float* vector) {
   uint32_t*& upper = g.upper_ptrs()[id];
   upper = nullptr;
   if (level > 0) {
-    const size_t words = static_cast<size_t>(level) * (g.layout.m + 1);
+    const size_t words = static_cast<size_t>(level) * g.layout.upper_words;
     upper = new uint32_t[words]();
     g.upper_bytes.fetch_add(words * sizeof(uint32_t));
   }
@@ -163,17 +160,17 @@ void LinkNode(Graph& g, const Codec& codec, uint32_t id, int level, const float*
       // here with a non-empty list.)
       LinkGuard guard(g.locks, id);
       uint32_t* list = g.links(id, l);
-      const uint32_t n = LoadCount(list);
+      uint32_t links[kLinkBuffer];
+      const uint32_t n = g.ReadList(list, l, links);
       ids.assign(chosen.begin(), chosen.end());
       for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t link = LoadLink(list, i);
-        if (std::find(ids.begin(), ids.end(), link) == ids.end()) ids.push_back(link);
+        if (std::find(ids.begin(), ids.end(), links[i]) == ids.end()) ids.push_back(links[i]);
       }
       if (ids.size() <= g.max_links(l)) {
-        StoreList(list, ids.data(), static_cast<uint32_t>(ids.size()));
+        g.WriteList(list, ids.data(), static_cast<uint32_t>(ids.size()));
       } else {
         PruneFrom(g, codec, id, ids, l, s);
-        StoreList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
+        g.WriteList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
       }
     }
     for (uint32_t neighbour : chosen) AddReverseLink(g, codec, neighbour, id, l, s, &ids);
@@ -233,11 +230,12 @@ void RepairNode(Graph& g, const Codec& codec, uint32_t p, const std::vector<uint
   const int top = g.level(p);
   for (int l = 0; l <= top; ++l) {
     uint32_t* list = g.links(p, l);
-    const uint32_t n = LoadCount(list);
+    uint32_t links[kLinkBuffer];
+    const uint32_t n = g.ReadList(list, l, links);
     bool touched = false;
     ids->clear();
     for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t link = LoadLink(list, i);
+      const uint32_t link = links[i];
       if (!dead[link]) {
         ids->push_back(link);
         continue;
@@ -245,10 +243,10 @@ void RepairNode(Graph& g, const Codec& codec, uint32_t p, const std::vector<uint
       touched = true;
       // Invariant: tombstone lists are never rewritten during a consolidation, so this read is
       // stable; a tombstone linked at layer l has level >= l.
-      const uint32_t* dead_list = g.links(link, l);
-      const uint32_t dn = LoadCount(dead_list);
+      uint32_t dead_links[kLinkBuffer];
+      const uint32_t dn = g.ReadLinks(link, l, dead_links);
       for (uint32_t j = 0; j < dn; ++j) {
-        const uint32_t second = LoadLink(dead_list, j);
+        const uint32_t second = dead_links[j];
         if (second != p && !dead[second]) ids->push_back(second);
       }
     }
@@ -258,8 +256,7 @@ void RepairNode(Graph& g, const Codec& codec, uint32_t p, const std::vector<uint
     // neighbours that the heuristic accepts next to them.
     s.selected.clear();
     for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t link = LoadLink(list, i);
-      if (!dead[link]) s.selected.push_back(link);
+      if (!dead[links[i]]) s.selected.push_back(links[i]);
     }
     std::sort(ids->begin(), ids->end());
     ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
@@ -278,7 +275,7 @@ void RepairNode(Graph& g, const Codec& codec, uint32_t p, const std::vector<uint
       if (std::find(s.selected.begin(), s.selected.end(), c.id) == s.selected.end()) s.selected.push_back(c.id);
     }
     LinkGuard guard(g.locks, p);
-    StoreList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
+    g.WriteList(list, s.selected.data(), static_cast<uint32_t>(s.selected.size()));
   }
 }
 
@@ -336,7 +333,7 @@ void ConsolidateDeletes(Graph& g, size_t threads) {
     uint32_t*& upper = g.upper_ptrs()[id];
     delete[] upper;
     upper = nullptr;
-    g.upper_bytes.fetch_sub(level * (g.layout.m + 1) * sizeof(uint32_t));
+    g.upper_bytes.fetch_sub(level * g.layout.upper_words * sizeof(uint32_t));
     g.free_slots.push_back(id);
   }
   g.deleted_count.fetch_sub(dead_count);

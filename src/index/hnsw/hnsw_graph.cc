@@ -64,12 +64,23 @@ std::string HnswOptions::ToSpec() const {
   return s;
 }
 
-BlockLayout BlockLayout::Make(size_t m, size_t code_bytes) {
+namespace {
+// u32 words of a list of at most `max` links: the head, then the links (24-bit ones in groups
+// of four per three words, since DecodeLinks reads whole groups).
+uint32_t ListWords(uint32_t max, uint32_t link_bytes) {
+  return 1 + (link_bytes == 4 ? max : 3 * ((max + 3) / 4));
+}
+}  // namespace
+
+BlockLayout BlockLayout::Make(size_t m, size_t code_bytes, uint32_t link_bytes) {
   BlockLayout l;
   l.m = static_cast<uint32_t>(m);
   l.m0 = static_cast<uint32_t>(2 * m);
+  l.link_bytes = link_bytes;
+  l.list0_words = ListWords(l.m0, link_bytes);
+  l.upper_words = ListWords(l.m, link_bytes);
   l.code_bytes = static_cast<uint32_t>(code_bytes);
-  l.meta_offset = 4 * (1 + l.m0);
+  l.meta_offset = 4 * l.list0_words;
   l.code_offset = l.meta_offset + 4;
   l.stride = static_cast<uint32_t>(RoundUp(l.code_offset + code_bytes, 4));
   return l;
@@ -272,7 +283,7 @@ size_t ScratchPool::memory_bytes() const {
 // ---------------------------------------------------------------------------- Graph
 
 Result<std::unique_ptr<Graph>> Graph::Create(size_t dim, Metric metric, const HnswOptions& options,
-                                             const simd::Int8Ranges* ranges) {
+                                             const simd::Int8Ranges* ranges, uint32_t link_bytes) {
   VECDEX_RETURN_IF_ERROR(options.Validate());
   if (dim == 0 || dim > kMaxDimension) {
     return Status::InvalidArgument("hnsw: dimension must be in [1, " + std::to_string(kMaxDimension) + "], got " +
@@ -291,13 +302,16 @@ Result<std::unique_ptr<Graph>> Graph::Create(size_t dim, Metric metric, const Hn
   // Inner product keeps the augmented coordinate after the code (see AugmentedCodec).
   const size_t code_bytes = WithCodec(*g, [](const auto& c) { return c.code_bytes(); }) +
                             (metric == Metric::kInnerProduct ? sizeof(float) : 0);
-  g->layout = BlockLayout::Make(options.m, code_bytes);
+  if (link_bytes == 0) link_bytes = LinkBytesFor(options.max_elements);
+  g->layout = BlockLayout::Make(options.m, code_bytes, link_bytes);
   g->rng.seed(options.seed);
 
   const size_t want_slots = options.max_elements != 0 ? options.max_elements
                                                       : std::max<size_t>(1024, kDefaultReserveBytes / g->layout.stride);
   VECDEX_ASSIGN_OR_RETURN(size_t block_bytes,
-                          g->blocks.Reserve(std::min(want_slots, kMaxSlots) * g->layout.stride, g->layout.stride));
+                          g->blocks.Reserve(std::min(want_slots, link_bytes == 3 ? kMaxSlots24 : kMaxSlots) *
+                                                g->layout.stride,
+                                            g->layout.stride));
   g->capacity = block_bytes / g->layout.stride;
   VECDEX_ASSIGN_OR_RETURN(size_t label_bytes, g->labels.Reserve(g->capacity * sizeof(Label), sizeof(Label)));
   VECDEX_ASSIGN_OR_RETURN(size_t upper_bytes, g->uppers.Reserve(g->capacity * sizeof(void*), sizeof(void*)));
@@ -316,10 +330,36 @@ Graph::~Graph() {
   for (size_t i = 0; i < n; ++i) delete[] ups[i];
 }
 
+void Graph::WriteList(uint32_t* list, const uint32_t* ids, uint32_t n) const {
+  uint32_t words[kLinkBuffer];
+  uint32_t count = n;
+  if (layout.link_bytes == 4) {
+    if (n > 0) std::memcpy(words, ids, n * sizeof(uint32_t));  // ids may be null when n == 0
+  } else {
+    // The inverse of DecodeLinks: four 24-bit links per three words, the last group zero-padded.
+    uint32_t group[4];
+    count = 0;
+    for (uint32_t i = 0; i < n; i += 4) {
+      for (uint32_t j = 0; j < 4; ++j) group[j] = i + j < n ? ids[i + j] : 0;
+      words[count++] = group[0] | (group[1] << 24);
+      words[count++] = (group[1] >> 8) | (group[2] << 16);
+      words[count++] = (group[2] >> 16) | (group[3] << 8);
+    }
+  }
+  std::atomic_ref<uint32_t> head(*list);
+  const uint32_t before = head.load(std::memory_order_relaxed);
+  // Odd sequence first; the release stores of the words below keep it ordered before them.
+  head.store(before + kListWriting, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < count; ++i) std::atomic_ref<uint32_t>(list[1 + i]).store(words[i], std::memory_order_release);
+  head.store(((before + 2 * kListWriting) & ~kListCountMask) | n, std::memory_order_release);
+}
+
 Status Graph::EnsureSlots(size_t slots) {
   if (slots > capacity) {
-    return Status::ResourceExhausted("hnsw: index is full (" + std::to_string(capacity) +
-                                     " slots); create it with a larger max_elements");
+    return Status::ResourceExhausted(
+        "hnsw: index is full (" + std::to_string(capacity) + " slots); create it with a larger max_elements" +
+        (layout.link_bytes == 3 ? " (above " + std::to_string(kMaxSlots24) + ", links take 4 bytes instead of 3)"
+                                : std::string()));
   }
   VECDEX_RETURN_IF_ERROR(blocks.Commit(slots * layout.stride));
   VECDEX_RETURN_IF_ERROR(labels.Commit(slots * sizeof(Label)));

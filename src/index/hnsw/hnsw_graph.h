@@ -1,22 +1,29 @@
 // Node storage and shared state of one HNSW graph.
 //
 // Layout. Every slot (internal id) owns one fixed-size block in a contiguous region:
-//   [u32 layer-0 link count][u32 links[m0]][u32 meta][code bytes (codec)]    (stride: 4-aligned)
+//   [layer-0 list][u32 meta][code bytes (codec)]    (stride: 4-aligned)
 // so the links of layer 0 sit next to the code a search scores right after reading them. The
 // region is reserved once (address space, PROT_NONE) and committed page-wise as slots are added,
 // so a block never moves: a search holds plain pointers while inserts grow the graph, and no lock
 // is needed for growth. Labels (u64), upper-layer link pointers and optional float32 copies (for
 // re-ranking) live in parallel regions indexed by slot. A node of level L > 0 owns one separately
-// allocated array of L lists, each [u32 count][u32 links[m]].
+// allocated array of L upper lists.
+//
+// A link list is [u32 head][links, link_bytes each, packed into whole u32 words]. Links are
+// 24-bit slot numbers when the graph can hold at most 2^24 slots (the default), 32-bit otherwise:
+// at M = 16 the 24-bit layer-0 list is 100 bytes instead of 132, 0.87x the block of an f32 node
+// of dim 100 and 0.84x an int8 one. Head: bits 0-8 the count, bits 9-31 a sequence number
+// that is odd while a writer rewrites the list (a seqlock: a 24-bit link straddles words, so a
+// reader must never mix an old word with a new one).
 //
 // Meta word: bits 0-7 level, bit 8 published (the node's block is complete), bit 9 deleted.
 //
 // Concurrency (who may touch what):
-//   - Link lists are written only under the node's stripe lock (LinkLocks). Readers take no lock.
-//     Invariant: every link value is stored with release and loaded with acquire, the count is
-//     stored after the links it covers (release) and loaded first (acquire), and a link value
-//     always names a published node. A reader may see a list mid-rewrite (some old, some new
-//     entries, all valid ids): harmless for a best-effort walk, never a dangling id.
+//   - Link lists are written only under the node's stripe lock (LinkLocks), by WriteList:
+//     head made odd, words stored (release), head stored even with the new count (release).
+//     Readers take no lock: ReadList loads the head, the words and the head again (acquire) and
+//     retries when the head was odd or changed, so a reader always gets one whole state of the
+//     list. Invariant: every link of such a state names a published node.
 //   - A slot's code, label, level and upper array are written only while the slot is unreachable
 //     (fresh, or freed after a grace period, see EpochGate) and before its meta is published.
 //   - The entry point (id, level) is one atomic word, changed under entry_mu.
@@ -24,6 +31,7 @@
 //     still walk through them.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -66,15 +74,30 @@ struct HnswOptions {
   std::string ToSpec() const;
 };
 
+// Slots a graph with 24-bit links can hold (ids 0 .. 2^24 - 1).
+inline constexpr size_t kMaxSlots24 = size_t{1} << 24;
+// Link width of a graph created with `max_elements` (0 = the default reservation): 3 bytes
+// unless more than kMaxSlots24 slots are asked for.
+inline uint32_t LinkBytesFor(size_t max_elements) { return max_elements > kMaxSlots24 ? 4 : 3; }
+
 struct BlockLayout {
-  uint32_t m = 0;   // max links per upper list
-  uint32_t m0 = 0;  // max links on layer 0
+  uint32_t m = 0;           // max links per upper list
+  uint32_t m0 = 0;          // max links on layer 0
+  uint32_t link_bytes = 4;  // 3 (24-bit slot numbers) or 4
+  uint32_t list0_words = 0;  // u32 words of the layer-0 list, head included
+  uint32_t upper_words = 0;  // u32 words of one upper-layer list, head included
   uint32_t code_bytes = 0;
   uint32_t meta_offset = 0;  // bytes
   uint32_t code_offset = 0;
   uint32_t stride = 0;  // block size, multiple of 4
-  static BlockLayout Make(size_t m, size_t code_bytes);
+  static BlockLayout Make(size_t m, size_t code_bytes, uint32_t link_bytes);
 };
+
+// Link-list head (see the file comment).
+inline constexpr uint32_t kListCountMask = 0x1FFu;  // counts up to 2 * kMaxM = 256
+inline constexpr uint32_t kListWriting = 1u << 9;   // lowest sequence bit: odd = being rewritten
+// Room a decoded list needs: 24-bit links decode four at a time, so up to 3 past the count.
+inline constexpr size_t kLinkBuffer = 2 * HnswOptions::kMaxM + 4;
 
 inline constexpr uint32_t kMetaLevelMask = 0xFFu;
 inline constexpr uint32_t kMetaPublished = 1u << 8;
@@ -284,8 +307,9 @@ class LabelMap {
 class Graph {
  public:
   // Errors: ResourceExhausted when the address space cannot be reserved.
+  // `link_bytes` 0 = LinkBytesFor(options.max_elements); a loaded file passes its own.
   static Result<std::unique_ptr<Graph>> Create(size_t dim, Metric metric, const HnswOptions& options,
-                                               const simd::Int8Ranges* ranges);
+                                               const simd::Int8Ranges* ranges, uint32_t link_bytes = 0);
   ~Graph();
 
   // ---- immutable configuration
@@ -308,12 +332,20 @@ class Graph {
   // ---- node access (see the file comment for the rules)
   uint8_t* block(uint32_t id) const { return blocks.data() + static_cast<size_t>(id) * layout.stride; }
   uint32_t* links0(uint32_t id) const { return reinterpret_cast<uint32_t*>(block(id)); }
-  // [count][links...] of `level` >= 1.
+  // The list of `level` >= 1.
   uint32_t* upper_links(uint32_t id, int level) const {
-    return upper_ptrs()[id] + static_cast<size_t>(level - 1) * (layout.m + 1);
+    return upper_ptrs()[id] + static_cast<size_t>(level - 1) * layout.upper_words;
   }
   uint32_t* links(uint32_t id, int level) const { return level == 0 ? links0(id) : upper_links(id, level); }
   uint32_t max_links(int level) const { return level == 0 ? layout.m0 : layout.m; }
+  // Copies one whole state of `list` (a list of `level`) into out (kLinkBuffer ids of room);
+  // returns its count. Lock-free; spins only while a writer is inside WriteList.
+  uint32_t ReadList(const uint32_t* list, int level, uint32_t* out) const;
+  uint32_t ReadLinks(uint32_t id, int level, uint32_t* out) const { return ReadList(links(id, level), level, out); }
+  // Whether `list` still has the head read before its links (so they were one whole state).
+  bool ListUnchanged(const uint32_t* list, uint32_t head) const;
+  // Replaces the links of `list` with ids[0, n). Caller holds the node's LinkLocks stripe.
+  void WriteList(uint32_t* list, const uint32_t* ids, uint32_t n) const;
   uint32_t meta(uint32_t id) const {
     return std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(block(id) + layout.meta_offset))
         .load(std::memory_order_acquire);
@@ -377,17 +409,66 @@ decltype(auto) WithCodec(const Graph& g, Fn&& fn) {
   return fn(g.f32);
 }
 
-// Reads a link-list count / link with the ordering of the file comment's invariant.
-inline uint32_t LoadCount(const uint32_t* list) {
-  return std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(list)).load(std::memory_order_acquire);
+inline uint32_t LoadWord(const uint32_t* p) {
+  return std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(p)).load(std::memory_order_acquire);
 }
-inline uint32_t LoadLink(const uint32_t* list, uint32_t i) {
-  return std::atomic_ref<uint32_t>(const_cast<uint32_t*>(list)[1 + i]).load(std::memory_order_acquire);
+
+// Calls fn(link) for the first n links packed in `words`, in order. No consistency check: a
+// caller that may race a writer validates the list head afterwards (Graph::ListUnchanged).
+template <class Fn>
+inline void ForEachLink(const uint32_t* words, uint32_t n, uint32_t link_bytes, Fn&& fn) {
+  if (link_bytes == 4) {
+    for (uint32_t i = 0; i < n; ++i) fn(LoadWord(words + i));
+    return;
+  }
+  // Four 24-bit links in three words: aaaaaaaa'bbbbbbbb'cccccccc'dddddddd (low byte first):
+  // word 0 = a | b0 << 24, word 1 = b1..2 | c0..1 << 16, word 2 = c2 | d << 8.
+  constexpr uint32_t kMask = 0xFFFFFFu;
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4, words += 3) {
+    const uint32_t w0 = LoadWord(words), w1 = LoadWord(words + 1), w2 = LoadWord(words + 2);
+    fn(w0 & kMask);
+    fn((w0 >> 24) | ((w1 << 8) & kMask));
+    fn((w1 >> 16) | ((w2 << 16) & kMask));
+    fn(w2 >> 8);
+  }
+  if (i < n) {
+    const uint32_t w0 = LoadWord(words), w1 = LoadWord(words + 1), w2 = LoadWord(words + 2);
+    fn(w0 & kMask);
+    if (i + 1 < n) fn((w0 >> 24) | ((w1 << 8) & kMask));
+    if (i + 2 < n) fn((w1 >> 16) | ((w2 << 16) & kMask));
+  }
 }
-// Rewrites a list (caller holds the node's lock): links first, then the count.
-inline void StoreList(uint32_t* list, const uint32_t* ids, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) std::atomic_ref<uint32_t>(list[1 + i]).store(ids[i], std::memory_order_release);
-  std::atomic_ref<uint32_t>(list[0]).store(n, std::memory_order_release);
+
+// Unpacks n links of `link_bytes` each from `words` into out.
+inline void DecodeLinks(const uint32_t* words, uint32_t n, uint32_t link_bytes, uint32_t* out) {
+  ForEachLink(words, n, link_bytes, [&out](uint32_t link) { *out++ = link; });
+}
+
+// Link i of `words`, read alone and unchecked: only for prefetching, where a torn value costs
+// nothing (the caller bounds it before using it as an index).
+inline uint32_t PeekLink(const uint32_t* words, uint32_t i, uint32_t link_bytes) {
+  if (link_bytes == 4) return LoadWord(words + i);
+  const uint32_t byte = 3 * i, shift = (byte % 4) * 8;
+  uint32_t v = LoadWord(words + byte / 4) >> shift;
+  if (shift > 8) v |= LoadWord(words + byte / 4 + 1) << (32 - shift);
+  return v & 0xFFFFFFu;
+}
+
+inline bool Graph::ListUnchanged(const uint32_t* list, uint32_t head) const {
+  // A mapped file has no writers (and its heads were validated or are trusted).
+  return read_only || ((head & kListWriting) == 0 && LoadWord(list) == head);
+}
+
+inline uint32_t Graph::ReadList(const uint32_t* list, int level, uint32_t* out) const {
+  const uint32_t max = max_links(level);
+  for (;;) {
+    const uint32_t head = LoadWord(list);
+    const uint32_t n = std::min(head & kListCountMask, max);
+    DecodeLinks(list + 1, n, layout.link_bytes, out);
+    if (ListUnchanged(list, head)) return n;
+    std::this_thread::yield();
+  }
 }
 
 }  // namespace vecdex::hnsw

@@ -69,7 +69,7 @@ size_t HnswIndex::EstimateAddBytes(size_t count) const {
   const size_t m = g->layout.m;
   size_t per_node = g->layout.stride + sizeof(Label) + (g->keep_raw ? dim_ * sizeof(float) : 0);
   per_node += sizeof(void*) + sizeof(Label) + sizeof(uint32_t) + sizeof(size_t) + 4;  // label map
-  per_node += (m + 1) * sizeof(uint32_t) / (m > 1 ? m - 1 : 1) + sizeof(void*);       // upper links
+  per_node += g->layout.upper_words * sizeof(uint32_t) / (m > 1 ? m - 1 : 1) + sizeof(void*);  // upper links
   return count * per_node;
 }
 

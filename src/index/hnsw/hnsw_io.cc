@@ -28,7 +28,7 @@ using hnsw::Graph;
 namespace {
 
 constexpr char kMagic[8] = {'V', 'D', 'X', 'H', 'N', 'S', 'W', '1'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: 24-bit links, list heads with a sequence
 constexpr size_t kHeaderBytes = 128;
 constexpr size_t kSectionEntryBytes = 32;
 constexpr size_t kSectionAlign = 64;
@@ -40,7 +40,7 @@ enum class SectionKind : uint32_t {
   kRanges = 1,  // int8 offsets then scales, dim floats each
   kBlocks = 2,  // num_slots node blocks
   kLabels = 3,  // num_slots u64
-  kUpper = 4,   // records (u32 id, u32 level, level * (m + 1) u32) for nodes of level > 0
+  kUpper = 4,   // records (u32 id, u32 level, level upper lists) for nodes of level > 0
   kRaw = 5,     // num_slots * dim float32 (rerank)
 };
 constexpr SectionKind kSectionOrder[] = {SectionKind::kRanges, SectionKind::kBlocks, SectionKind::kLabels,
@@ -79,7 +79,7 @@ struct Section {
 
 std::vector<uint8_t> EncodeUpper(const Graph& g, uint32_t slots) {
   std::vector<uint8_t> out;
-  const size_t list_words = g.layout.m + 1;
+  const size_t list_words = g.layout.upper_words;
   for (uint32_t id = 0; id < slots; ++id) {
     const uint32_t meta = g.meta(id);
     const uint32_t level = meta & hnsw::kMetaLevelMask;
@@ -117,6 +117,8 @@ void EncodeHeader(const Graph& g, bool calibrated, uint32_t slots, size_t sectio
   Put<uint32_t>(h + 76, static_cast<uint32_t>(sections));
   Put<uint64_t>(h + 80, g.live_count.load());
   Put<uint64_t>(h + 88, g.deleted_count.load());
+  Put<uint32_t>(h + 96, g.layout.link_bytes);
+  Put<uint64_t>(h + 104, g.options.max_elements);
   Put<uint32_t>(h + 124, Crc32c(h, 124));
 }
 
@@ -187,6 +189,7 @@ struct FileInfo {
   float ip_phi;
   uint64_t live;
   uint64_t deleted;
+  uint32_t link_bytes;
   Section sections[std::size(kSectionOrder)];
   const Section& section(SectionKind kind) const { return sections[static_cast<size_t>(kind) - 1]; }
 };
@@ -234,11 +237,17 @@ Result<FileInfo> Reader::ParseHeader() const {
   info.ip_phi = Get<float>(h + 72);
   info.live = Get<uint64_t>(h + 80);
   info.deleted = Get<uint64_t>(h + 88);
+  info.link_bytes = Get<uint32_t>(h + 96);
+  info.options.max_elements = Get<uint64_t>(h + 104);
   Status valid = info.options.Validate();
   if (!valid.ok()) return Corrupt("header: " + valid.message());
   if (info.dim == 0 || info.dim > kMaxDimension) return Corrupt("header: dimension " + std::to_string(info.dim));
   if (slots > 0xFFFFFFFEu) return Corrupt("header: slot count " + std::to_string(slots));
   info.slots = static_cast<uint32_t>(slots);
+  if (info.link_bytes != hnsw::LinkBytesFor(info.options.max_elements)) {
+    return Corrupt("header: link width " + std::to_string(info.link_bytes) + " does not match max_elements");
+  }
+  if (info.link_bytes == 3 && slots > hnsw::kMaxSlots24) return Corrupt("header: too many slots for 24-bit links");
   if (!(info.ip_phi >= 0.0f) || !std::isfinite(info.ip_phi)) return Corrupt("header: bad inner-product norm bound");
   if (info.entry_level > info.options.max_level) return Corrupt("header: entry level beyond max_level");
   if (info.entry_id != hnsw::kNoNode && info.entry_id >= info.slots) return Corrupt("header: entry point out of range");
@@ -248,7 +257,7 @@ Result<FileInfo> Reader::ParseHeader() const {
                              : info.options.storage == Scalar::kF16 ? info.dim * 2
                                                                     : 4 + info.dim) +
                             (info.metric == Metric::kInnerProduct ? 4 : 0);
-  const hnsw::BlockLayout layout = hnsw::BlockLayout::Make(info.options.m, code_bytes);
+  const hnsw::BlockLayout layout = hnsw::BlockLayout::Make(info.options.m, code_bytes, info.link_bytes);
   if (Get<uint32_t>(h + 64) != layout.stride || Get<uint32_t>(h + 68) != layout.code_bytes) {
     return Corrupt("header: block layout does not match the parameters");
   }
@@ -327,7 +336,7 @@ Status AttachUpper(const Reader& reader, const FileInfo& info, bool copy, Graph*
   const Section& s = info.section(SectionKind::kUpper);
   const uint8_t* p = reader.at(s.offset);
   const uint8_t* end = p + s.length;
-  const size_t list_words = info.options.m + 1;
+  const size_t list_words = g->layout.upper_words;
   int64_t previous = -1;
   while (p < end) {
     if (end - p < 8) return reader.Corrupt("upper links section: truncated record");
@@ -370,6 +379,7 @@ Status ValidateGraph(const Reader& reader, const FileInfo& info, Graph* g) {
     levels[id] = (meta & hnsw::kMetaPublished) ? static_cast<uint8_t>(meta & hnsw::kMetaLevelMask) : kUnpublished;
   }
   size_t live = 0, deleted = 0;
+  uint32_t links[hnsw::kLinkBuffer];
   for (uint32_t id = 0; id < info.slots; ++id) {
     const uint32_t meta = g->meta(id);
     if ((meta & ~(hnsw::kMetaLevelMask | hnsw::kMetaPublished | hnsw::kMetaDeleted)) != 0) {
@@ -385,9 +395,16 @@ Status ValidateGraph(const Reader& reader, const FileInfo& info, Graph* g) {
     }
     for (int l = 0; l <= level; ++l) {
       const uint32_t* list = g->links(id, l);
-      if (list[0] > g->max_links(l)) return reader.Corrupt("node " + std::to_string(id) + ": too many links");
-      for (uint32_t i = 0; i < list[0]; ++i) {
-        const uint32_t to = list[1 + i];
+      const uint32_t head = list[0];
+      const uint32_t n = head & hnsw::kListCountMask;
+      // Saved under the exclusive writer lock, so no list can be mid-rewrite.
+      if ((head & hnsw::kListWriting) != 0) {
+        return reader.Corrupt("node " + std::to_string(id) + ": a link list is marked as being rewritten");
+      }
+      if (n > g->max_links(l)) return reader.Corrupt("node " + std::to_string(id) + ": too many links");
+      hnsw::DecodeLinks(list + 1, n, g->layout.link_bytes, links);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t to = links[i];
         if (to >= info.slots || levels[to] == kUnpublished || levels[to] < l) {
           return reader.Corrupt("node " + std::to_string(id) + " links to a missing node at layer " +
                                 std::to_string(l));
@@ -440,10 +457,11 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Open(const std::string& path, bool
     }
   }
   hnsw::HnswOptions options = info.options;
-  options.max_elements = map ? std::max<size_t>(info.slots, 1) : 0;
-  VECDEX_ASSIGN_OR_RETURN(
-      std::unique_ptr<Graph> g,
-      Graph::Create(info.dim, info.metric, options, options.storage == Scalar::kInt8 ? &ranges : nullptr));
+  // A view reserves only the file's slots (its regions are replaced by the mapping).
+  if (map) options.max_elements = std::max<size_t>(info.slots, 1);
+  VECDEX_ASSIGN_OR_RETURN(std::unique_ptr<Graph> g,
+                          Graph::Create(info.dim, info.metric, options,
+                                        options.storage == Scalar::kInt8 ? &ranges : nullptr, info.link_bytes));
   g->ip_phi = info.ip_phi;
   const Section& blocks = info.section(SectionKind::kBlocks);
   const Section& labels = info.section(SectionKind::kLabels);

@@ -221,11 +221,11 @@ void GreedyDescend(const Graph& g, const Codec& codec, const QueryCode& q, int f
   for (int level = from_level; level > to_level; --level) {
     for (bool changed = true; changed;) {
       changed = false;
-      const uint32_t* list = g.links(cur, level);
-      const uint32_t n = LoadCount(list);
-      for (uint32_t i = 0; i < n; ++i) Prefetch(CodeOf<Codec>(g, LoadLink(list, i)));
+      uint32_t links[kLinkBuffer];
+      const uint32_t n = g.ReadLinks(cur, level, links);
+      for (uint32_t i = 0; i < n; ++i) Prefetch(CodeOf<Codec>(g, links[i]));
       for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t id = LoadLink(list, i);
+        const uint32_t id = links[i];
         const float d = score(CodeOf<Codec>(g, id));
         ++s.distance_count;
         if (d < cur_distance) {
@@ -257,8 +257,11 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
   s.TestAndSet(entry);  // sizes the table when the entry is newer than the search
   uint64_t* visited = s.visited.data();
   size_t visited_words = s.visited.size();
-  // Invariant: a list holds at most m0 <= 2 * kMaxM links (build caps, load validates).
+  // Invariant: a list holds at most m0 <= 2 * kMaxM links (ReadList caps the count).
   uint32_t todo_ids[2 * HnswOptions::kMaxM];
+  uint32_t links[kLinkBuffer];
+  const uint32_t max_links = g.max_links(level);
+  const uint32_t link_bytes = g.layout.link_bytes;
   candidates.push_back({entry_distance, entry});
   float bound = std::numeric_limits<float>::infinity();
   if (filter.Accept(g, entry)) {
@@ -275,34 +278,45 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     if (!candidates.empty()) {
       next_list = g.links(candidates.front().id, level);
       const uint8_t* next = reinterpret_cast<const uint8_t*>(next_list);
-      Prefetch(next);  // count + 2m links: 4 + 8m bytes, 3 lines at m = 16 when misaligned
+      Prefetch(next);  // head + 2m links: 4 + 6m bytes (24-bit), up to 3 lines at m = 16
       Prefetch(next + 64);
       Prefetch(next + 128);
     }
 
     // Gather the unvisited neighbours first and prefetch their blocks, so the loads overlap
-    // with the distance computations of the ones before them.
+    // with the distance computations of the ones before them. One pass decodes the links and
+    // marks the unvisited ones; the list head is checked after it (see ReadList).
     const uint32_t* list = g.links(current.id, level);
-    const uint32_t n = LoadCount(list);
+    const uint32_t head = LoadWord(list);
+    const uint32_t n = std::min(head & kListCountMask, max_links);
     size_t todo = 0;
-    // Room for every word this expansion can dirty, so the loop appends without a check.
-    if (s.dirty.size() < s.dirty_count + n) s.dirty.resize(2 * (s.dirty_count + n));
+    // Room for every word this expansion can dirty (twice: a retried pass), so the loop appends
+    // without a check.
+    if (s.dirty.size() < s.dirty_count + 2 * n) s.dirty.resize(2 * (s.dirty_count + 2 * n));
     uint32_t* const dirty = s.dirty.data();
     size_t dirtied = s.dirty_count;
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t id = LoadLink(list, i);
+    const auto visit = [&](uint32_t id) {
       if (id / 64 >= visited_words) {  // a node newer than this search: grow the table (rare)
+        if (id >= g.num_slots.load(std::memory_order_acquire)) return;  // torn: retried below
         s.Grow(id);
         visited = s.visited.data();
         visited_words = s.visited.size();
       }
       uint64_t& word = visited[id / 64];
       const uint64_t bit = uint64_t{1} << (id % 64);
-      if ((word & bit) != 0) continue;
+      if ((word & bit) != 0) return;
       dirty[dirtied] = id / 64;
       dirtied += word == 0;
       word |= bit;
       todo_ids[todo++] = id;
+    };
+    ForEachLink(list + 1, n, link_bytes, visit);
+    if (!g.ListUnchanged(list, head)) [[unlikely]] {
+      // A writer rewrote the list meanwhile: undo this pass, then read one whole state.
+      for (size_t j = 0; j < todo; ++j) visited[todo_ids[j] / 64] &= ~(uint64_t{1} << (todo_ids[j] % 64));
+      todo = 0;
+      const uint32_t whole = g.ReadList(list, level, links);
+      for (uint32_t i = 0; i < whole; ++i) visit(links[i]);
     }
     s.dirty_count = dirtied;
     const size_t ahead = std::min<size_t>(todo, kPrefetchAhead);
@@ -312,14 +326,19 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     // neighbours of the predicted next node, one per step, so that its first codes are in
     // flight before its expansion begins (otherwise every expansion starts with a full miss).
     uint32_t next_pos = 0, next_n = 0;
+    bool next_read = false;
     for (size_t j = 0; j < todo; ++j) {
       const uint32_t id = todo_ids[j];
       if (j + kPrefetchAhead < todo) {
         PrefetchCode(codes + size_t{todo_ids[j + kPrefetchAhead]} * stride, code_bytes);
       } else if (next_list != nullptr) {
-        if (next_pos == 0) next_n = LoadCount(next_list);
+        if (!next_read) {
+          next_n = std::min(LoadWord(next_list) & kListCountMask, max_links);
+          next_read = true;
+        }
         while (next_pos < next_n) {
-          const uint32_t nid = LoadLink(next_list, next_pos++);
+          // Unchecked: a torn link here only misdirects a prefetch.
+          const uint32_t nid = PeekLink(next_list + 1, next_pos++, link_bytes);
           if (nid / 64 < visited_words && (visited[nid / 64] & (uint64_t{1} << (nid % 64))) == 0) {
             PrefetchCode(codes + size_t{nid} * stride, code_bytes);
             break;
