@@ -416,7 +416,7 @@ inline uint32_t LoadWord(const uint32_t* p) {
 // Calls fn(link) for the first n links packed in `words`, in order. No consistency check: a
 // caller that may race a writer validates the list head afterwards (Graph::ListUnchanged).
 template <class Fn>
-inline void ForEachLink(const uint32_t* words, uint32_t n, uint32_t link_bytes, Fn&& fn) {
+[[gnu::always_inline]] inline void ForEachLink(const uint32_t* words, uint32_t n, uint32_t link_bytes, Fn&& fn) {
   if (link_bytes == 4) {
     for (uint32_t i = 0; i < n; ++i) fn(LoadWord(words + i));
     return;

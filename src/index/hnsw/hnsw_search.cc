@@ -295,7 +295,8 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     if (s.dirty.size() < s.dirty_count + 2 * n) s.dirty.resize(2 * (s.dirty_count + 2 * n));
     uint32_t* const dirty = s.dirty.data();
     size_t dirtied = s.dirty_count;
-    const auto visit = [&](uint32_t id) {
+    // Inlined by force: GCC otherwise calls it out of line from each unrolled decode step.
+    const auto visit = [&](uint32_t id) __attribute__((always_inline)) {
       if (id / 64 >= visited_words) {  // a node newer than this search: grow the table (rare)
         if (id >= g.num_slots.load(std::memory_order_acquire)) return;  // torn: retried below
         s.Grow(id);
