@@ -82,47 +82,80 @@ Status LoadData(const BenchOptions& options, BenchData* data) {
   return Status::Ok();
 }
 
-Status MeasureLibrary(Searcher& searcher, const BenchData& data, const BenchOptions& options, std::ostream& out,
-                      std::vector<BenchRow>* rows) {
-  const size_t threads = ResolveThreads(options.threads, SIZE_MAX);
+// One library of a run: its searcher, build time and measured rows.
+struct Library {
+  std::unique_ptr<Searcher> searcher;
+  double build_seconds = 0;
+  std::vector<BenchRow> rows;
+};
+
+Status BuildLibrary(Library& lib, const BenchData& data, size_t threads, std::ostream& out) {
   const auto start = Clock::now();
-  VECDEX_RETURN_IF_ERROR(searcher.Build(data.base.view(), threads).WithContext(searcher.library() + " build"));
-  const double build_seconds = SecondsSince(start);
-  out << "  " << searcher.library() << ": built in " << FormatSeconds(build_seconds) << "\n" << std::flush;
+  VECDEX_RETURN_IF_ERROR(lib.searcher->Build(data.base.view(), threads).WithContext(lib.searcher->library() + " build"));
+  lib.build_seconds = SecondsSince(start);
+  out << "  " << lib.searcher->library() << ": built in " << FormatSeconds(lib.build_seconds) << "\n" << std::flush;
+  return Status::Ok();
+}
+
+// The main sweep of every library, interleaved. At each ef: the multi-thread runs of each
+// library, then options.rounds single-thread slices per library taken in turn (each on the
+// same queries from the first), keeping each library's best slice. On a shared machine a burst
+// of load then falls on every library alike instead of on whichever one was running: measured
+// one library after the other, hnswlib's own QPS at one ef moved by 1.4x between two runs.
+Status MeasureSweepInterleaved(std::vector<Library>& libs, const BenchData& data, const BenchOptions& options) {
+  const size_t threads = ResolveThreads(options.threads, SIZE_MAX);
+  const size_t rounds = std::max<size_t>(options.rounds, 1);
   const std::vector<size_t> sweep = options.ef.empty() ? std::vector<size_t>{0} : options.ef;
   for (size_t ef : sweep) {
-    BenchRow row;
-    row.library = searcher.library();
-    row.index = options.index.kind;
-    row.storage = options.index.storage;
-    row.params = searcher.params();
-    row.k = options.k;
-    row.ef = ef;
-    row.threads = threads;
-    row.build_s = build_seconds;
-    row.memory_bytes = searcher.memory_bytes();
-    const SearchFn search = [&](MatrixView queries, size_t workers, SearchResults* out) {
-      return searcher.Search(queries, options.k, ef, workers, out);
-    };
-    VECDEX_RETURN_IF_ERROR(MeasurePoint(search, data, data.truth, options, &row));
-    rows->push_back(row);
+    std::vector<SearchFn> searches;
+    for (Library& lib : libs) {
+      Searcher& searcher = *lib.searcher;
+      BenchRow row;
+      row.library = searcher.library();
+      row.index = options.index.kind;
+      row.storage = options.index.storage;
+      row.params = searcher.params();
+      row.k = options.k;
+      row.ef = ef;
+      row.threads = threads;
+      row.build_s = lib.build_seconds;
+      row.memory_bytes = searcher.memory_bytes();
+      searches.push_back([&searcher, &options, ef](MatrixView queries, size_t workers, SearchResults* out) {
+        return searcher.Search(queries, options.k, ef, workers, out);
+      });
+      VECDEX_RETURN_IF_ERROR(MeasureMultiThread(searches.back(), data, data.truth, options, &row));
+      lib.rows.push_back(row);
+    }
+    for (size_t round = 0; round < rounds; ++round) {
+      for (size_t i = 0; i < libs.size(); ++i) {
+        double qps = 0;
+        VECDEX_RETURN_IF_ERROR(
+            MeasureSingleThread(searches[i], data, options.max_single_thread_seconds / static_cast<double>(rounds), &qps));
+        libs[i].rows.back().qps_1t = std::max(libs[i].rows.back().qps_1t, qps);
+      }
+    }
   }
-  if (Index* index = searcher.vecdex_index(); index != nullptr && !rows->empty()) {
-    BenchRow base_row = rows->back();
-    if (!options.filter_selectivity.empty()) {
-      VECDEX_RETURN_IF_ERROR(RunFilteredSweep(*index, data, options, base_row, rows, out));
-    }
-    if (options.churn_fraction > 0) {
-      VECDEX_RETURN_IF_ERROR(RunChurn(*index, data, options, base_row, rows, out));
-    }
+  return Status::Ok();
+}
+
+// vecdex only: the filtered sweep and the churn run, from the last point of its main sweep.
+Status MeasureVecdexExtras(Library& lib, const BenchData& data, const BenchOptions& options, std::ostream& out) {
+  Index* index = lib.searcher->vecdex_index();
+  if (index == nullptr || lib.rows.empty()) return Status::Ok();
+  const BenchRow base_row = lib.rows.back();
+  if (!options.filter_selectivity.empty()) {
+    VECDEX_RETURN_IF_ERROR(RunFilteredSweep(*index, data, options, base_row, &lib.rows, out));
+  }
+  if (options.churn_fraction > 0) {
+    VECDEX_RETURN_IF_ERROR(RunChurn(*index, data, options, base_row, &lib.rows, out));
   }
   return Status::Ok();
 }
 
 }  // namespace
 
-Status MeasurePoint(const SearchFn& search, const BenchData& data, const GroundTruth& truth,
-                    const BenchOptions& options, BenchRow* row) {
+Status MeasureMultiThread(const SearchFn& search, const BenchData& data, const GroundTruth& truth,
+                          const BenchOptions& options, BenchRow* row) {
   SearchResults results;
   // N threads: the whole query set as one batch, best of 2-5 runs (at least 0.5 s of runs).
   // The first run also gives the recall.
@@ -137,17 +170,28 @@ Status MeasurePoint(const SearchFn& search, const BenchData& data, const GroundT
     best = std::max(best, static_cast<double>(data.queries.rows) / std::max(seconds, 1e-9));
   }
   row->qps_nt = best;
-  // One thread: one query per call, in order, until all are done or the budget is spent.
+  return Status::Ok();
+}
+
+Status MeasureSingleThread(const SearchFn& search, const BenchData& data, double budget_seconds, double* qps) {
+  // One query per call, in order from the first, until all are done or the budget is spent.
+  SearchResults results;
   const size_t dim = data.queries.dim;
   const auto start = Clock::now();
   size_t done = 0;
   while (done < data.queries.rows) {
     VECDEX_RETURN_IF_ERROR(search({data.queries.row(done), 1, dim}, 1, &results));
     ++done;
-    if (done >= 10 && SecondsSince(start) > options.max_single_thread_seconds) break;
+    if (done >= 10 && SecondsSince(start) > budget_seconds) break;
   }
-  row->qps_1t = static_cast<double>(done) / std::max(SecondsSince(start), 1e-9);
+  *qps = static_cast<double>(done) / std::max(SecondsSince(start), 1e-9);
   return Status::Ok();
+}
+
+Status MeasurePoint(const SearchFn& search, const BenchData& data, const GroundTruth& truth,
+                    const BenchOptions& options, BenchRow* row) {
+  VECDEX_RETURN_IF_ERROR(MeasureMultiThread(search, data, truth, options, row));
+  return MeasureSingleThread(search, data, options.max_single_thread_seconds, &row->qps_1t);
 }
 
 namespace {
@@ -201,18 +245,18 @@ Status RunAnnBench(const BenchOptions& options, std::ostream& out) {
       << "machine: kernels " << simd::IsaName(simd::Kernels().isa) << ", " << threads << " threads for qps_nt\n"
       << std::flush;
 
-  std::vector<std::unique_ptr<Searcher>> searchers;
-  VECDEX_ASSIGN_OR_RETURN(auto ours, MakeVecdexSearcher(options.index, data.base.dim));
-  searchers.push_back(std::move(ours));
+  // Every library is built first and kept, so that their sweeps can be interleaved.
+  std::vector<Library> libs(1);
+  VECDEX_ASSIGN_OR_RETURN(libs[0].searcher, MakeVecdexSearcher(options.index, data.base.dim));
   for (const std::string& peer : options.peers) {
-    VECDEX_ASSIGN_OR_RETURN(auto searcher, MakePeerSearcher(peer, options.index, data.base.dim));
-    searchers.push_back(std::move(searcher));
+    libs.emplace_back();
+    VECDEX_ASSIGN_OR_RETURN(libs.back().searcher, MakePeerSearcher(peer, options.index, data.base.dim));
   }
+  for (Library& lib : libs) VECDEX_RETURN_IF_ERROR(BuildLibrary(lib, data, threads, out));
+  VECDEX_RETURN_IF_ERROR(MeasureSweepInterleaved(libs, data, options));
+  VECDEX_RETURN_IF_ERROR(MeasureVecdexExtras(libs[0], data, options, out));
   std::vector<BenchRow> rows;
-  for (auto& searcher : searchers) {
-    VECDEX_RETURN_IF_ERROR(MeasureLibrary(*searcher, data, options, out, &rows));
-    searcher.reset();  // free its memory before the next library builds
-  }
+  for (Library& lib : libs) rows.insert(rows.end(), lib.rows.begin(), lib.rows.end());
 
   PrintTable(rows, out);
   PrintPeerRatios(rows, out);

@@ -40,6 +40,7 @@ struct BenchOptions {
   // ... and a churn run: delete this share of the points, measure, re-insert them, measure.
   double churn_fraction = 0;
   double max_single_thread_seconds = 5.0;  // budget of the one-query-at-a-time loop per point
+  size_t rounds = 3;  // the budget is split into this many slices per library, taken in turn
   bool measure_bandwidth = true;           // flat: STREAM-like read bandwidth next to scan speed
 };
 

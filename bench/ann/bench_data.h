@@ -26,6 +26,10 @@ using SearchFn = std::function<Status(MatrixView queries, size_t threads, Search
 // options' time budget).
 Status MeasurePoint(const SearchFn& search, const BenchData& data, const GroundTruth& truth,
                     const BenchOptions& options, BenchRow* row);
+// The two halves of MeasurePoint: recall and qps_nt; single-thread QPS within `budget_seconds`.
+Status MeasureMultiThread(const SearchFn& search, const BenchData& data, const GroundTruth& truth,
+                          const BenchOptions& options, BenchRow* row);
+Status MeasureSingleThread(const SearchFn& search, const BenchData& data, double budget_seconds, double* qps);
 
 // The runs only vecdex supports, on its built index (in this order: the churn run changes it).
 // Each appends its rows (library "vecdex", params tagged "filter=..." / "churn=...") and prints

@@ -78,6 +78,10 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-1t-seconds", o.max_single_thread_seconds,
                   "Time budget of the single-thread loop per point")
       ->capture_default_str();
+  cmd->add_option("--rounds", o.rounds,
+                  "Single-thread slices per point and library, libraries in turn; the best slice counts")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100}));
   cmd->callback([args, exit_code] {
     Status status = Finish(*args);
     if (status.ok()) status = bench::RunAnnBench(args->options, std::cout);
