@@ -96,8 +96,8 @@ struct BlockLayout {
 // Link-list head (see the file comment).
 inline constexpr uint32_t kListCountMask = 0x1FFu;  // counts up to 2 * kMaxM = 256
 inline constexpr uint32_t kListWriting = 1u << 9;   // lowest sequence bit: odd = being rewritten
-// Room a decoded list needs: 24-bit links decode four at a time, so up to 3 past the count.
-inline constexpr size_t kLinkBuffer = 2 * HnswOptions::kMaxM + 4;
+// Room for a decoded list (at most m0 <= 2 * kMaxM links) or for the packed words of one.
+inline constexpr size_t kLinkBuffer = 2 * HnswOptions::kMaxM;
 
 inline constexpr uint32_t kMetaLevelMask = 0xFFu;
 inline constexpr uint32_t kMetaPublished = 1u << 8;

@@ -24,8 +24,8 @@ constexpr size_t kPrefetchAhead = 4;
 // 4 lines, else the first half, 4 to 8 lines. A graph walk is bound by those buffers: the
 // prefetch instructions themselves held 45% of the f32 walk loop's samples when every line
 // (up to 12) was prefetched. Measured (CPU time, best of 5 x 2,000 queries, 4 alternating
-// rounds): glove-100 f32 (400-byte codes, 7-8 lines), 4 lines instead of all of them: +5-6% at
-// ef 40/80/160; 768-d f32 (48 lines), 8 lines +1-3% over 12 while 4 lines lost 2-4%.
+// rounds): glove-100 f32 (400-byte codes, 7-8 lines), 4 lines instead of all of them: +3-8% at
+// ef 40/80/160; 768-d f32 (48 lines), 8 lines as fast as 12, while 4 lost 2-4%.
 // Lines are counted from the code's first byte (a 400-byte code that starts late in a line
 // spans 8 lines, not 7).
 [[gnu::always_inline]] inline void PrefetchCode(const uint8_t* code, size_t bytes) {
