@@ -22,6 +22,7 @@ struct IndexConfig {
   size_t m = 16;
   size_t ef_construction = 200;
   bool rerank = false;
+  size_t patience = 0;  // vecdex HNSW: early termination, percent of ef (0 = off)
   uint64_t seed = 42;
 };
 

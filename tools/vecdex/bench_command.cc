@@ -65,6 +65,11 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--m", o.index.m, "HNSW: links per node (2M on layer 0)")->capture_default_str();
   cmd->add_option("--ef-construction", o.index.ef_construction, "HNSW: beam width while building")
       ->capture_default_str();
+  cmd->add_option("--patience", o.index.patience,
+                  "vecdex HNSW: stop a query once its k nearest have not changed for this percent of ef "
+                  "expansions (0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1000}));
   cmd->add_option("--ef", args->ef, "HNSW: search beam widths to sweep, e.g. 10,20,40,80");
   cmd->add_option("--k", o.k, "Neighbours per query")->capture_default_str();
   cmd->add_option("--threads", o.threads, "Threads for the multi-thread figures (0 = all cores)")

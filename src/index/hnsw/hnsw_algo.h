@@ -167,11 +167,28 @@ template <class Codec>
 void GreedyDescend(const Graph& g, const Codec& codec, const QueryCode& q, int from_level, int to_level,
                    uint32_t* entry, float* entry_distance, SearchScratch& s);
 
+// Early termination of a beam search: stop once the k nearest accepted nodes have not changed
+// during `patience` consecutive expansions (and k were found). Off when patience is 0.
+//
+// Why: the beam (ef) must be wide enough for the hardest queries, but most queries find their
+// k nearest long before the beam is exhausted and then spend the rest of it confirming them.
+// Measured on glove-100 (331k, cosine, m 16, ef_construction 200, k 10): at recall@10 = 0.95
+// the walk computes 2,845 distances per query without it and 2,430 with patience 30% of ef
+// (-15%); 0.90 costs 1,591 and 1,440 (-9%). 50% saves 10% at 0.95, 75% saves 4%, 15-20% save
+// as much as 30% but need a wider beam for the same recall.
+struct EarlyStop {
+  size_t k = 0;
+  size_t patience = 0;
+};
+
+// Expansions of patience for a beam of `ef`: `percent` of ef, rounded up (0 = off).
+inline size_t PatienceExpansions(size_t percent, size_t ef) { return (percent * ef + 99) / 100; }
+
 // Beam search of one layer from one entry. On return s.results is a max-heap of at most `ef`
 // accepted nodes (nearest `ef` found). Deleted and rejected nodes are walked through.
 template <class Codec, class Filter>
 void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_t entry, float entry_distance,
-                 int level, size_t ef, const Filter& filter, SearchScratch& s);
+                 int level, size_t ef, const Filter& filter, SearchScratch& s, EarlyStop stop = {});
 
 // Filtered queries: the exact scan is chosen when its modelled cost is below the graph walk's,
 // both in units of one distance computed during a graph walk (a random access):
@@ -192,7 +209,8 @@ enum class FilterStrategy : uint8_t { kAuto, kGraph, kExact };
 struct QueryOptions {
   size_t k = 10;
   size_t ef = 100;
-  bool rerank = false;  // re-score the ef candidates with the float32 copies
+  bool rerank = false;  // re-score the nearest candidates with the float32 copies (CollectResults)
+  size_t patience = 0;  // early termination after this many expansions (see EarlyStop); 0 = off
   const LabelFilter* filter = nullptr;
   const IdFilter* id_filter = nullptr;
   FilterStrategy strategy = FilterStrategy::kAuto;

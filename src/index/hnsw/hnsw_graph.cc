@@ -40,6 +40,10 @@ Status HnswOptions::Validate() const {
   if (ef_search < 1 || ef_search > 1'000'000) {
     return Status::InvalidArgument("hnsw: ef_search must be in [1, 1000000], got " + std::to_string(ef_search));
   }
+  if (patience > kMaxPatience) {
+    return Status::InvalidArgument("hnsw: patience must be in [0, " + std::to_string(kMaxPatience) +
+                                   "] (percent of ef; 0 = off), got " + std::to_string(patience));
+  }
   if (max_level < 1 || max_level > kMaxLevelCap) {
     return Status::InvalidArgument("hnsw: max_level must be in [1, " + std::to_string(kMaxLevelCap) + "], got " +
                                    std::to_string(max_level));
@@ -57,6 +61,7 @@ std::string HnswOptions::ToSpec() const {
   std::string s = "hnsw:m=" + std::to_string(m) + ",ef_construction=" + std::to_string(ef_construction) +
                   ",ef_search=" + std::to_string(ef_search) + ",storage=" + std::string(ScalarName(storage));
   if (rerank) s += ",rerank=true";
+  if (patience != 0) s += ",patience=" + std::to_string(patience);
   s += ",seed=" + std::to_string(seed);
   if (max_level != 16) s += ",max_level=" + std::to_string(max_level);
   if (max_elements != 0) s += ",max_elements=" + std::to_string(max_elements);

@@ -59,9 +59,13 @@ inline constexpr uint32_t kNoNode = 0xFFFFFFFFu;
 struct HnswOptions {
   static constexpr size_t kMaxM = 128;
   static constexpr size_t kMaxLevelCap = 32;
+  static constexpr size_t kMaxPatience = 1000;
   size_t m = 16;                 // links per node on layers >= 1; layer 0 keeps 2m
   size_t ef_construction = 200;  // beam width while inserting
   size_t ef_search = 100;        // default beam width of a query (SearchParams::ef overrides)
+  // Early termination (0 = off): a query stops once its k nearest results have not changed
+  // during patience% x ef consecutive expansions (see QueryOptions::patience).
+  size_t patience = 0;
   Scalar storage = Scalar::kF32;
   bool rerank = false;       // f16/int8: keep float32 beside the codes and re-score results
   uint64_t seed = 100;       // level generator
@@ -213,6 +217,7 @@ struct SearchScratch {
   size_t dirty_count = 0;
   std::vector<Candidate> candidates;  // min-heap by distance
   std::vector<Candidate> results;     // max-heap by distance
+  std::vector<float> nearest;         // early termination: max-heap of the k nearest distances
   QueryCode query;
   QueryCode pair_query;            // node-to-node distances (heuristic)
   QueryCode node_query;            // the node whose list is being pruned
