@@ -10,7 +10,7 @@
 // Locks, in the order they may be taken:
 //   lifecycle_mu_  shared by every operation, exclusive by Close: the store and index outlive
 //                  every call that started before Close.
-//   snapshot_mu_   serialises snapshots.
+//   snapshot_mu_   serialises snapshots (and Verify's read of the file CURRENT names).
 //   write_mu_      serialises writers, snapshots' capture and the view-to-writable promotion.
 //   index_rw_      only for index kinds without concurrent writes (flat): searches shared,
 //                  applies exclusive. HNSW searches take no lock at all.

@@ -241,27 +241,33 @@ Result<VerifyReport> CollectionImpl::Verify() {
   // 1. The store: SQLite's integrity check and every row's checksum.
   if (Status s = store_->CheckIntegrity(store::OpenCheck::kFull); !s.ok()) problem(s.message());
 
-  // 2. The snapshot CURRENT names, every checksum of it.
-  std::string file;
+  // 2. The snapshot CURRENT names, every checksum of it. Snapshots wait meanwhile: one would
+  // publish a new CURRENT and delete the file this one names while it is being read.
   {
-    std::lock_guard lock(write_mu_);
-    file = has_snapshot_ ? snapshot_file_ : "";
-  }
-  Result<std::string> manifest_text = ReadWholeFile(FilePath("CURRENT"));
-  if (!manifest_text.ok()) {
-    if (manifest_text.status().code() != StatusCode::kNotFound || !file.empty()) problem(manifest_text.status().message());
-  } else if (Result<SnapshotManifest> m = DecodeManifest(*manifest_text, FilePath("CURRENT")); !m.ok()) {
-    problem(m.status().message());
-  } else {
-    Result<std::unique_ptr<Index>> snapshot = OpenIndexFile(FilePath(m->index_file), IndexOpenMode::kMap);
-    if (!snapshot.ok()) {
-      problem(snapshot.status().message());
+    std::lock_guard serial(snapshot_mu_);
+    std::string file;
+    {
+      std::lock_guard lock(write_mu_);
+      file = has_snapshot_ ? snapshot_file_ : "";
+    }
+    Result<std::string> manifest_text = ReadWholeFile(FilePath("CURRENT"));
+    if (!manifest_text.ok()) {
+      if (manifest_text.status().code() != StatusCode::kNotFound || !file.empty()) {
+        problem(manifest_text.status().message());
+      }
+    } else if (Result<SnapshotManifest> m = DecodeManifest(*manifest_text, FilePath("CURRENT")); !m.ok()) {
+      problem(m.status().message());
     } else {
-      struct stat st {};
-      if (::stat(FilePath(m->index_file).c_str(), &st) == 0) report.snapshot_bytes_checked = st.st_size;
-      if ((*snapshot)->spec() != ActiveSpec()) {
-        problem(FilePath(m->index_file) + ": snapshot index is '" + (*snapshot)->spec() + "', expected '" +
-                ActiveSpec() + "'");
+      Result<std::unique_ptr<Index>> snapshot = OpenIndexFile(FilePath(m->index_file), IndexOpenMode::kMap);
+      if (!snapshot.ok()) {
+        problem(snapshot.status().message());
+      } else {
+        struct stat st {};
+        if (::stat(FilePath(m->index_file).c_str(), &st) == 0) report.snapshot_bytes_checked = st.st_size;
+        if ((*snapshot)->spec() != ActiveSpec()) {
+          problem(FilePath(m->index_file) + ": snapshot index is '" + (*snapshot)->spec() + "', expected '" +
+                  ActiveSpec() + "'");
+        }
       }
     }
   }

@@ -1,8 +1,9 @@
 // Concurrency (sized for ThreadSanitizer): readers search, get and scroll while two writers upsert,
-// delete and update payloads, a thread snapshots and reads Info, and another creates and drops a
-// second collection. Readers check what they see is well formed; at the end the collection holds
-// exactly the writers' model and its index agrees. Then: searches served while a reopened
-// collection is still loading its snapshot or rebuilding.
+// delete and update payloads, a thread snapshots and reads Info, another verifies, and another
+// creates and drops a second collection. Readers check what they see is well formed and Verify
+// finds nothing wrong; at the end the collection holds exactly the writers' model and its index
+// agrees. Then: searches served while a reopened collection is still loading its snapshot or
+// rebuilding.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -66,7 +67,7 @@ TEST_P(ConcurrencyTest, ReadersWritersSnapshotsAndInfo) {
   }
 
   std::atomic<int> writers_left{2};
-  std::atomic<uint64_t> reads{0}, snapshots{0};
+  std::atomic<uint64_t> reads{0}, snapshots{0}, verifies{0};
   Model writer_models[2];
   std::vector<std::thread> threads;
   // Writers: writer w owns the keys k with k % 2 == w, so their final states are independent.
@@ -168,6 +169,12 @@ TEST_P(ConcurrencyTest, ReadersWritersSnapshotsAndInfo) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   });
+  threads.emplace_back([&] {  // Verify while snapshots replace CURRENT and delete old files
+    while (writers_left.load() > 0) {
+      EXPECT_VERIFIED(*c);
+      verifies.fetch_add(1);
+    }
+  });
   threads.emplace_back([&] {  // another collection comes and goes
     for (int i = 0; i < 6 && writers_left.load() > 0; ++i) {
       auto tmp = db->CreateCollection("tmp", Config(4, Metric::kCosine, i % 2 ? "flat" : "hnsw"));
@@ -199,9 +206,9 @@ TEST_P(ConcurrencyTest, ReadersWritersSnapshotsAndInfo) {
     }
   }
   EXPECT_TRUE(tally.Acceptable());
-  std::printf("[ info     ] %llu reads, %llu snapshot calls during %d x 2 write batches\n",
+  std::printf("[ info     ] %llu reads, %llu snapshot calls, %llu verifies during %d x 2 write batches\n",
               static_cast<unsigned long long>(reads.load()), static_cast<unsigned long long>(snapshots.load()),
-              kWriterBatches);
+              static_cast<unsigned long long>(verifies.load()), kWriterBatches);
   c.reset();
   db.reset();
   ASSERT_OK_AND_ASSIGN(auto reopened, Database::Open(DbDir(), Options()));
