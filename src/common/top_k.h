@@ -41,16 +41,19 @@ class TopK {
     return heap_.size() < k_ ? std::numeric_limits<float>::infinity() : heap_.front().distance;
   }
 
-  void Push(float distance, Label label) {
+  // Whether the candidate entered (the k nearest changed).
+  bool Push(float distance, Label label) {
     const Neighbor n{distance, label};
     if (heap_.size() < k_) {
       heap_.push_back(n);
       std::push_heap(heap_.begin(), heap_.end());
-    } else if (k_ > 0 && n < heap_.front()) {
-      std::pop_heap(heap_.begin(), heap_.end());
-      heap_.back() = n;
-      std::push_heap(heap_.begin(), heap_.end());
+      return true;
     }
+    if (k_ == 0 || !(n < heap_.front())) return false;
+    std::pop_heap(heap_.begin(), heap_.end());
+    heap_.back() = n;
+    std::push_heap(heap_.begin(), heap_.end());
+    return true;
   }
 
   // Empties the heap into `out`, nearest first.

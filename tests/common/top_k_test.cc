@@ -14,11 +14,13 @@ namespace {
 TEST(TopKTest, KeepsTheNearestInTieOrder) {
   TopK top(3);
   EXPECT_EQ(top.threshold(), std::numeric_limits<float>::infinity());
-  top.Push(5, 1);
-  top.Push(1, 9);
-  top.Push(1, 4);
-  top.Push(7, 2);
-  top.Push(1, 6);  // ties with 1: label 6 enters ahead of 9
+  // Push says whether the k nearest changed (early termination counts on it).
+  EXPECT_TRUE(top.Push(5, 1));
+  EXPECT_TRUE(top.Push(1, 9));
+  EXPECT_TRUE(top.Push(1, 4));
+  EXPECT_FALSE(top.Push(7, 2));
+  EXPECT_FALSE(top.Push(5, 3));  // ties with the farthest (5, 1) but has a larger label
+  EXPECT_TRUE(top.Push(1, 6));   // ties with 1: label 6 enters ahead of 9
   std::vector<Neighbor> out;
   top.TakeSorted(&out);
   ASSERT_EQ(out.size(), 3u);
@@ -49,7 +51,7 @@ TEST(TopKTest, MatchesSortOnRandomStreams) {
 
 TEST(TopKTest, ZeroKeepsNothing) {
   TopK top(0);
-  top.Push(1, 1);
+  EXPECT_FALSE(top.Push(1, 1));
   EXPECT_EQ(top.size(), 0u);
 }
 

@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/top_k.h"
 #include "index/hnsw/vector_codes.h"
 #include "vecdex/status.h"
 #include "vecdex/types.h"
@@ -217,7 +218,7 @@ struct SearchScratch {
   size_t dirty_count = 0;
   std::vector<Candidate> candidates;  // min-heap by distance
   std::vector<Candidate> results;     // max-heap by distance
-  std::vector<float> nearest;         // early termination: max-heap of the k nearest distances
+  TopK nearest;                       // early termination: the k nearest accepted nodes
   QueryCode query;
   QueryCode pair_query;            // node-to-node distances (heuristic)
   QueryCode node_query;            // the node whose list is being pruned

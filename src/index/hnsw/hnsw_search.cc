@@ -44,11 +44,12 @@ constexpr size_t kMinRerankPool = 40;
 struct NearerOnTop {
   bool operator()(const Candidate& a, const Candidate& b) const { return a.distance > b.distance; }
 };
-struct FartherOnTop {
+// Nearer first as a sort order; as a heap order it keeps the farthest on top.
+struct ByDistance {
   bool operator()(const Candidate& a, const Candidate& b) const { return a.distance < b.distance; }
 };
 constexpr NearerOnTop NearerFirst{};
-constexpr FartherOnTop FartherFirst{};
+constexpr ByDistance FartherFirst{};
 
 // Replaces the root of a non-empty max-heap (the farthest result) by `c` and restores the heap:
 // one sift-down instead of a push and a pop.
@@ -144,8 +145,8 @@ void CollectResults(const Graph& g, const QueryCode& raw_query, bool rerank, siz
     // (which wants a wider beam) it cancelled the saving.
     const size_t pool = std::max(kRerankPerResult * k, kMinRerankPool);
     if (results.size() > pool) {
-      std::nth_element(results.begin(), results.begin() + static_cast<ptrdiff_t>(pool - 1), results.end(),
-                       [](const Candidate& a, const Candidate& b) { return a.distance < b.distance; });
+      const auto last = results.begin() + static_cast<ptrdiff_t>(pool - 1);
+      std::nth_element(results.begin(), last, results.end(), ByDistance{});
       results.resize(pool);
     }
     // The float32 copies are scattered cache misses, all known up front: keep a few in flight.
@@ -167,8 +168,7 @@ void CollectResults(const Graph& g, const QueryCode& raw_query, bool rerank, siz
   if (results.size() > k) {
     // The k nearest first, plus every candidate tied with the k-th (ties break by label below);
     // the rest stays behind them (swapped, not dropped) for the duplicate case.
-    std::nth_element(results.begin(), results.begin() + static_cast<ptrdiff_t>(k - 1), results.end(),
-                     [](const Candidate& a, const Candidate& b) { return a.distance < b.distance; });
+    std::nth_element(results.begin(), results.begin() + static_cast<ptrdiff_t>(k - 1), results.end(), ByDistance{});
     const float kth = results[k - 1].distance;
     keep = k;
     for (size_t i = k; i < results.size(); ++i) {
@@ -292,8 +292,8 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     results.push_back({entry_distance, entry});
     bound = entry_distance;
   }
-  std::vector<float>& nearest = s.nearest;  // early termination: the k nearest distances
-  nearest.clear();
+  TopK& nearest = s.nearest;  // early termination: the k nearest accepted nodes
+  nearest.Reset(stop.patience != 0 ? stop.k : 0);
   size_t stale = 0;  // expansions since they last changed
   while (!candidates.empty()) {
     const Candidate current = candidates.front();
@@ -389,15 +389,9 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
             ReplaceFarthest(results, {d, id});
           }
           bound = results.front().distance;
-          if (stop.patience != 0 && (nearest.size() < stop.k || d < nearest.front())) {
-            if (nearest.size() >= stop.k) {
-              std::pop_heap(nearest.begin(), nearest.end());
-              nearest.pop_back();
-            }
-            nearest.push_back(d);
-            std::push_heap(nearest.begin(), nearest.end());
-            stale = 0;
-          }
+          // The threshold test first, inline: most nodes do not enter, and GCC keeps Push a call
+          // (0.75% of the walk's samples on glove int8 at ef 240 without the test).
+          if (stop.patience != 0 && d <= nearest.threshold() && nearest.Push(d, id)) stale = 0;
         }
       }
     }
