@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -20,20 +19,13 @@
 namespace vecdex::dbtest {
 namespace {
 
+using testutil::ReadFileBytes;
+using testutil::WriteFileBytes;
+
 constexpr size_t kDim = 8;
 // Sampled flips per file kind (plus a dense run over the first bytes: headers).
 constexpr size_t kFlips = kSanitized ? 30 : 120;
 constexpr size_t kDense = kSanitized ? 8 : 24;
-
-std::vector<uint8_t> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A database directory and what its collections held when it was written.
 struct Image {
@@ -116,9 +108,9 @@ class CorruptionTest : public DbTest {
     const std::string dir = Path("case");
     fs::remove_all(dir);
     fs::copy(image.dir, dir, fs::copy_options::recursive);
-    std::vector<uint8_t> bytes = ReadFile(dir + "/" + file);
+    std::vector<uint8_t> bytes = ReadFileBytes(dir + "/" + file);
     mutate(bytes);
-    WriteFile(dir + "/" + file, bytes);
+    WriteFileBytes(dir + "/" + file, bytes);
     const std::string name = fs::path(file).filename().string();
     const bool store_file = name == "store.db" || name == "store.db-wal" || name == "store.db-shm";
 
@@ -349,17 +341,17 @@ TEST_F(CorruptionTest, DestroyedStoreFailsAloneAndIsKept) {
     std::function<void(const std::string& store)> damage;
   };
   const std::vector<Case> cases = {
-      {"empty", [](const std::string& s) { WriteFile(s, {}); }},
+      {"empty", [](const std::string& s) { WriteFileBytes(s, {}); }},
       {"garbage", [](const std::string& s) {
-         std::vector<uint8_t> bytes = ReadFile(s);
+         std::vector<uint8_t> bytes = ReadFileBytes(s);
          std::mt19937_64 rng(5);
          for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
-         WriteFile(s, bytes);
+         WriteFileBytes(s, bytes);
        }},
       {"zeroed first page", [](const std::string& s) {
-         std::vector<uint8_t> bytes = ReadFile(s);
+         std::vector<uint8_t> bytes = ReadFileBytes(s);
          std::fill(bytes.begin(), bytes.begin() + std::min<size_t>(4096, bytes.size()), 0);
-         WriteFile(s, bytes);
+         WriteFileBytes(s, bytes);
        }},
       {"missing", [](const std::string& s) { fs::remove(s); }},
       {"not a file", [](const std::string& s) {
@@ -375,7 +367,8 @@ TEST_F(CorruptionTest, DestroyedStoreFailsAloneAndIsKept) {
     const std::string store = dir + "/collections/victim/store.db";
     c.damage(store);
     const bool existed = fs::exists(store);
-    const std::vector<uint8_t> damaged = existed && fs::is_regular_file(store) ? ReadFile(store) : std::vector<uint8_t>();
+    const std::vector<uint8_t> damaged =
+        existed && fs::is_regular_file(store) ? ReadFileBytes(store) : std::vector<uint8_t>();
     {
       ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir, Options()));
       const auto failed = db->FailedCollections();
@@ -395,7 +388,7 @@ TEST_F(CorruptionTest, DestroyedStoreFailsAloneAndIsKept) {
     }
     EXPECT_EQ(fs::exists(store), existed) << "the damaged store is left as it was";
     if (existed && fs::is_regular_file(store)) {
-      EXPECT_TRUE(ReadFile(store) == damaged) << "the damaged store is left as it was";
+      EXPECT_TRUE(ReadFileBytes(store) == damaged) << "the damaged store is left as it was";
     }
     EXPECT_FALSE(FilesStartingWith(dir + "/collections/victim", "index-").empty()) << "and so is its snapshot";
   }
@@ -410,10 +403,10 @@ TEST_F(CorruptionTest, WithoutRepairDamageIsReportedAndNothingIsWritten) {
   ASSERT_EQ(snapshots.size(), 1u);
   const std::string dir = Path("case");
   fs::copy(image.dir, dir, fs::copy_options::recursive);
-  std::vector<uint8_t> bytes = ReadFile(dir + "/" + snapshots[0]);
+  std::vector<uint8_t> bytes = ReadFileBytes(dir + "/" + snapshots[0]);
   bytes[bytes.size() / 2] ^= 0x10;
-  WriteFile(dir + "/" + snapshots[0], bytes);
-  const std::vector<uint8_t> current = ReadFile(dir + "/collections/victim/CURRENT");
+  WriteFileBytes(dir + "/" + snapshots[0], bytes);
+  const std::vector<uint8_t> current = ReadFileBytes(dir + "/collections/victim/CURRENT");
   DatabaseOptions options = QuietOptions();
   options.read_only = true;
   {
@@ -426,8 +419,8 @@ TEST_F(CorruptionTest, WithoutRepairDamageIsReportedAndNothingIsWritten) {
     EXPECT_TRUE(Holds(*sibling, image.sibling));
     EXPECT_VERIFIED(*sibling);
   }
-  EXPECT_TRUE(ReadFile(dir + "/" + snapshots[0]) == bytes) << "the damaged snapshot is left as it was";
-  EXPECT_TRUE(ReadFile(dir + "/collections/victim/CURRENT") == current);
+  EXPECT_TRUE(ReadFileBytes(dir + "/" + snapshots[0]) == bytes) << "the damaged snapshot is left as it was";
+  EXPECT_TRUE(ReadFileBytes(dir + "/collections/victim/CURRENT") == current);
   EXPECT_EQ(FilesStartingWith(dir + "/collections/victim", "index-").size(), 1u);
   // Opened writable (the default) the same directory heals.
   ASSERT_OK_AND_ASSIGN(auto db, Database::Open(dir, Options()));

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <random>
 #include <string>
@@ -23,11 +22,6 @@ using testutil::Iota;
 using testutil::RandomVectors;
 
 constexpr size_t kDim = 12;
-
-std::vector<uint8_t> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::unique_ptr<Index> Build(const std::string& spec, size_t n, Metric metric = Metric::kL2) {
   auto created = CreateIndex(spec, kDim, metric);
@@ -96,7 +90,7 @@ TEST_P(OpenIndexFileTest, AnotherVersionIsFailedPreconditionInBothModes) {
   const auto index = Build(GetParam().spec, 50);
   const std::string path = Path("index.vdx");
   ASSERT_OK(index->Save(path));
-  std::vector<uint8_t> bytes = ReadAll(path);
+  std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   coding::Put<uint32_t>(bytes.data() + 8, 7);
   const size_t crc_at = GetParam().header_bytes - 4;
   coding::Put<uint32_t>(bytes.data() + crc_at, Crc32c(bytes.data(), crc_at));
@@ -116,7 +110,7 @@ TEST_P(OpenIndexFileTest, DamageIsCorruptionNamingTheFile) {
   const auto index = Build(GetParam().spec, 60);
   const std::string path = Path("index.vdx");
   ASSERT_OK(index->Save(path));
-  const std::vector<uint8_t> bytes = ReadAll(path);
+  const std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   std::mt19937_64 rng(5);
   for (int trial = 0; trial < 60; ++trial) {
     std::vector<uint8_t> copy = bytes;

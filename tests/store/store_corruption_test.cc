@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -69,16 +68,6 @@ Result<Snapshot> ReadSnapshot(Store& store) {
   if (count != snap.points.size()) return Status::Internal("Count() disagrees with the points read");
   VECDEX_RETURN_IF_ERROR(store.ForEachChange(store.TruncatedThrough(), [](const Change&) { return Status::Ok(); }));
   return snap;
-}
-
-std::vector<uint8_t> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 // Writes batch b: 40 points (ints and strings, some with payloads large enough for overflow
@@ -154,9 +143,9 @@ class StoreCorruptionTest : public testutil::TempDirTest {
     for (const char* name : {"store.db", "store.db-wal"}) {
       if (fs::exists(source + "/" + name)) fs::copy_file(source + "/" + name, dir + "/" + name);
     }
-    std::vector<uint8_t> bytes = ReadFile(dir + "/" + file);
+    std::vector<uint8_t> bytes = testutil::ReadFileBytes(dir + "/" + file);
     mutate(bytes);
-    WriteFile(dir + "/" + file, bytes);
+    testutil::WriteFileBytes(dir + "/" + file, bytes);
     (Check(dir, allowed, what) ? opened_ : refused_)++;
   }
 

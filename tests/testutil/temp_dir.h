@@ -6,10 +6,11 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "testutil/test_util.h"
 
 namespace vecdex::testutil {
 
@@ -44,9 +45,7 @@ class TempDirTest : public ::testing::Test {
   // Writes `bytes` to a file named `name` in the test's directory; returns its path.
   std::string WriteBytes(const std::string& name, const std::vector<uint8_t>& bytes) const {
     const std::string path = Path(name);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    EXPECT_TRUE(out.good()) << path;
+    WriteFileBytes(path, bytes);
     return path;
   }
 

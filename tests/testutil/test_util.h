@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <numeric>
 #include <random>
 #include <string>
@@ -41,6 +43,22 @@ std::string StatusText(const Result<T>& r) { return r.status().ToString(); }
 inline StatusCode CodeOf(const Status& s) { return s.code(); }
 template <typename T>
 StatusCode CodeOf(const Result<T>& r) { return r.status().code(); }
+
+// The bytes of the file at `path` (empty when it cannot be read).
+inline std::vector<uint8_t> ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Replaces the file at `path` with `n` bytes from `data` (the corruption tests' damaged copies).
+inline void WriteFileBytes(const std::string& path, const void* data, size_t n) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+  EXPECT_TRUE(out.good()) << path;
+}
+inline void WriteFileBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  WriteFileBytes(path, bytes.data(), bytes.size());
+}
 
 // n x dim row-major standard normal values from a fixed seed.
 inline std::vector<float> RandomVectors(size_t n, size_t dim, uint64_t seed) {

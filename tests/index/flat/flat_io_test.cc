@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <numeric>
@@ -24,11 +23,6 @@ namespace {
 
 using testutil::Iota;
 using testutil::RandomVectors;
-
-std::vector<uint8_t> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::vector<Label> Sorted(std::vector<Label> labels) {
   std::sort(labels.begin(), labels.end());
@@ -153,7 +147,7 @@ TEST_F(FlatIoTest, MissingFileIsIOErrorNamingThePath) {
 
 TEST_F(FlatIoTest, EveryTruncationIsCorruptionNamingTheFile) {
   const std::string path = SaveSmall(5, 3);
-  const std::vector<uint8_t> bytes = ReadAll(path);
+  const std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   ASSERT_EQ(bytes.size(), 192u);  // header 64, labels 40 -> 128, rows 60 -> 192
   for (size_t length = 0; length < bytes.size(); ++length) {
     const std::string bad =
@@ -171,7 +165,7 @@ TEST_F(FlatIoTest, EveryTruncationIsCorruptionNamingTheFile) {
 
 TEST_F(FlatIoTest, EverySingleBitFlipIsCorruptionNamingTheFile) {
   const std::string path = SaveSmall(5, 3, Metric::kCosine);
-  const std::vector<uint8_t> bytes = ReadAll(path);
+  const std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   size_t sections_named = 0;
   for (size_t offset = 0; offset < bytes.size(); ++offset) {
     for (size_t bit : {offset % 8, (offset + 3) % 8}) {
@@ -189,7 +183,7 @@ TEST_F(FlatIoTest, EverySingleBitFlipIsCorruptionNamingTheFile) {
 }
 
 TEST_F(FlatIoTest, AnotherVersionIsFailedPrecondition) {
-  std::vector<uint8_t> bytes = ReadAll(SaveSmall(5, 3));
+  std::vector<uint8_t> bytes = testutil::ReadFileBytes(SaveSmall(5, 3));
   coding::Put<uint32_t>(bytes.data() + 8, 2);
   ResealHeader(&bytes);
   const std::string bad = WriteBytes("v2.flat", bytes);
@@ -200,7 +194,7 @@ TEST_F(FlatIoTest, AnotherVersionIsFailedPrecondition) {
 }
 
 TEST_F(FlatIoTest, WellSealedButInvalidContentIsCorruption) {
-  const std::vector<uint8_t> bytes = ReadAll(SaveSmall(5, 3));
+  const std::vector<uint8_t> bytes = testutil::ReadFileBytes(SaveSmall(5, 3));
   const auto reseal_section = [](std::vector<uint8_t>* b, size_t crc_at, size_t offset, size_t length) {
     coding::Put<uint32_t>(b->data() + crc_at, Crc32c(b->data() + offset, length));
     ResealHeader(b);

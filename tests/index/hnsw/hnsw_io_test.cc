@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/hnsw_test_util.h"
@@ -102,16 +101,6 @@ TEST(HnswIoTest, MissingFileIsIOError) {
   EXPECT_STATUS(HnswIndex::View(TempPath("does_not_exist")), StatusCode::kIOError);
 }
 
-std::vector<char> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteAll(const std::string& path, const char* data, size_t n) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data, static_cast<std::streamsize>(n));
-}
-
 // A small index file with every section present (int8 ranges, upper links, raw vectors).
 std::string SmallIndexFile(const std::string& name) {
   hnsw::HnswOptions options;
@@ -129,10 +118,10 @@ std::string SmallIndexFile(const std::string& name) {
 
 TEST(HnswIoTest, TruncatedFilesAreCorruption) {
   const std::string path = SmallIndexFile("truncate");
-  const std::vector<char> bytes = ReadAll(path);
+  const std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   const std::string cut = path + ".cut";
   for (size_t size = 0; size < bytes.size(); size += (size < 400 ? 1 : 7)) {
-    WriteAll(cut, bytes.data(), size);
+    testutil::WriteFileBytes(cut, bytes.data(), size);
     for (bool map : {false, true}) {
       auto r = map ? HnswIndex::View(cut) : HnswIndex::Load(cut);
       ASSERT_FALSE(r.ok()) << "size " << size;
@@ -148,13 +137,13 @@ TEST(HnswIoTest, TruncatedFilesAreCorruption) {
 
 TEST(HnswIoTest, FlippedBytesAreCorruptionNamingTheSection) {
   const std::string path = SmallIndexFile("flip");
-  const std::vector<char> bytes = ReadAll(path);
+  const std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   const std::string bad = path + ".bad";
-  std::vector<char> copy = bytes;
+  std::vector<uint8_t> copy = bytes;
   size_t sections_named = 0;
   for (size_t offset = 0; offset < bytes.size(); offset += 3) {
-    copy[offset] = static_cast<char>(copy[offset] ^ (1 << (offset % 8)));
-    WriteAll(bad, copy.data(), copy.size());
+    copy[offset] = static_cast<uint8_t>(copy[offset] ^ (1 << (offset % 8)));
+    testutil::WriteFileBytes(bad, copy.data(), copy.size());
     copy[offset] = bytes[offset];
     for (bool map : {false, true}) {
       auto r = map ? HnswIndex::View(bad) : HnswIndex::Load(bad);

@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <thread>
 
@@ -159,8 +158,7 @@ struct IndexFile {
     coding::Put<uint32_t>(e + 24, Crc32c(bytes.data() + blocks_offset, length));
     coding::Put<uint32_t>(e + 28, Crc32c(e, 28));
     coding::Put<uint32_t>(bytes.data() + 124, Crc32c(bytes.data(), 124));
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    testutil::WriteFileBytes(path, bytes);
   }
   uint8_t* block(uint32_t slot) { return bytes.data() + blocks_offset + uint64_t{slot} * stride; }
 };
@@ -172,8 +170,7 @@ IndexFile SavedFile(const std::string& name) {
   IndexFile f;
   f.path = ::testing::TempDir() + "/links_" + name + "_" + std::to_string(::getpid());
   EXPECT_OK(index->Save(f.path));
-  std::ifstream in(f.path, std::ios::binary);
-  f.bytes.assign(std::istreambuf_iterator<char>(in), {});
+  f.bytes = testutil::ReadFileBytes(f.path);
   f.blocks_offset = coding::Get<uint64_t>(f.bytes.data() + 128 + 32 + 8);
   f.stride = coding::Get<uint32_t>(f.bytes.data() + 64);
   return f;

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 
 #include "common/coding.h"
 #include "common/crc32c.h"
@@ -123,17 +122,10 @@ TEST(HnswPatienceTest, FileKeepsTheOptionAndRejectsABadValue) {
     EXPECT_EQ((*loaded)->options().patience, 25u);
   }
   // Out of range, with the header checksum recomputed: the parameter check must catch it.
-  std::vector<uint8_t> bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
   coding::Put<uint32_t>(bytes.data() + 112, 5000);
   coding::Put<uint32_t>(bytes.data() + 124, Crc32c(bytes.data(), 124));
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  }
+  testutil::WriteFileBytes(path, bytes);
   auto damaged = HnswIndex::Load(path);
   ASSERT_FALSE(damaged.ok());
   EXPECT_EQ(damaged.status().code(), StatusCode::kCorruption);
