@@ -23,6 +23,7 @@ struct IndexConfig {
   size_t ef_construction = 200;
   bool rerank = false;
   size_t patience = 0;  // vecdex HNSW: early termination, percent of ef (0 = off)
+  size_t slack = 0;     // vecdex HNSW: early termination, percent of the k-th distance (0 = off)
   uint64_t seed = 42;
 };
 

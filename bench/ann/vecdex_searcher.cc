@@ -13,6 +13,7 @@ std::string SpecFor(const IndexConfig& config) {
     return "hnsw:m=" + std::to_string(config.m) + ",ef_construction=" + std::to_string(config.ef_construction) +
            ",storage=" + config.storage + ",rerank=" + (config.rerank ? "true" : "false") +
            (config.patience != 0 ? ",patience=" + std::to_string(config.patience) : std::string()) +
+           (config.slack != 0 ? ",slack=" + std::to_string(config.slack) : std::string()) +
            ",seed=" + std::to_string(config.seed);
   }
   return config.kind;

@@ -70,6 +70,11 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
                   "expansions (0 = off)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{0}, size_t{1000}));
+  cmd->add_option("--slack", o.index.slack,
+                  "vecdex HNSW: stop a query once its nearest unexpanded candidate is this percent farther "
+                  "(squared distance) than its k-th nearest (0 = off; caps the recall any ef reaches)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1000}));
   cmd->add_option("--ef", args->ef, "HNSW: search beam widths to sweep, e.g. 10,20,40,80");
   cmd->add_option("--k", o.k, "Neighbours per query")->capture_default_str();
   cmd->add_option("--threads", o.threads, "Threads for the multi-thread figures (0 = all cores)")

@@ -44,6 +44,11 @@ Status HnswOptions::Validate() const {
     return Status::InvalidArgument("hnsw: patience must be in [0, " + std::to_string(kMaxPatience) +
                                    "] (percent of ef; 0 = off), got " + std::to_string(patience));
   }
+  if (slack > kMaxSlack) {
+    return Status::InvalidArgument("hnsw: slack must be in [0, " + std::to_string(kMaxSlack) +
+                                   "] (percent of the k-th nearest squared distance; 0 = off), got " +
+                                   std::to_string(slack));
+  }
   if (max_level < 1 || max_level > kMaxLevelCap) {
     return Status::InvalidArgument("hnsw: max_level must be in [1, " + std::to_string(kMaxLevelCap) + "], got " +
                                    std::to_string(max_level));
@@ -62,6 +67,7 @@ std::string HnswOptions::ToSpec() const {
                   ",ef_search=" + std::to_string(ef_search) + ",storage=" + std::string(ScalarName(storage));
   if (rerank) s += ",rerank=true";
   if (patience != 0) s += ",patience=" + std::to_string(patience);
+  if (slack != 0) s += ",slack=" + std::to_string(slack);
   s += ",seed=" + std::to_string(seed);
   if (max_level != 16) s += ",max_level=" + std::to_string(max_level);
   if (max_elements != 0) s += ",max_elements=" + std::to_string(max_elements);

@@ -61,12 +61,17 @@ struct HnswOptions {
   static constexpr size_t kMaxM = 128;
   static constexpr size_t kMaxLevelCap = 32;
   static constexpr size_t kMaxPatience = 1000;
+  static constexpr size_t kMaxSlack = 1000;
   size_t m = 16;                 // links per node on layers >= 1; layer 0 keeps 2m
   size_t ef_construction = 200;  // beam width while inserting
   size_t ef_search = 100;        // default beam width of a query (SearchParams::ef overrides)
   // Early termination (0 = off): a query stops once its k nearest results have not changed
   // during patience% x ef consecutive expansions (see QueryOptions::patience).
   size_t patience = 0;
+  // Early termination (0 = off): a query stops once its nearest unexpanded candidate is more
+  // than slack% farther (squared distance) than its k-th nearest result (see EarlyStop::reach).
+  // Caps the recall any ef reaches.
+  size_t slack = 0;
   Scalar storage = Scalar::kF32;
   bool rerank = false;       // f16/int8: keep float32 beside the codes and re-score results
   uint64_t seed = 100;       // level generator

@@ -240,6 +240,7 @@ Status HnswIndex::SearchWithStats(MatrixView queries, const SearchParams& params
   opts.k = k;
   opts.ef = params.ef != 0 ? params.ef : options_.ef_search;
   opts.patience = hnsw::PatienceExpansions(options_.patience, std::max(opts.ef, k));
+  opts.reach = hnsw::ReachOfSlack(options_.slack);
   opts.rerank = g->keep_raw;
   opts.filter = params.filter;
   opts.id_filter = hnsw_options.id_filter;
@@ -403,6 +404,7 @@ Result<std::unique_ptr<Index>> CreateHnswIndex(IndexSpec& spec, size_t dim, Metr
   VECDEX_ASSIGN_OR_RETURN(o.ef_construction, spec.TakeSize("ef_construction", o.ef_construction, 1, 1'000'000));
   VECDEX_ASSIGN_OR_RETURN(o.ef_search, spec.TakeSize("ef_search", o.ef_search, 1, 1'000'000));
   VECDEX_ASSIGN_OR_RETURN(o.patience, spec.TakeSize("patience", o.patience, 0, HnswOptions::kMaxPatience));
+  VECDEX_ASSIGN_OR_RETURN(o.slack, spec.TakeSize("slack", o.slack, 0, HnswOptions::kMaxSlack));
   VECDEX_ASSIGN_OR_RETURN(std::string storage, spec.TakeString("storage", "f32"));
   const std::optional<Scalar> scalar = ParseScalar(storage);
   if (!scalar) return Status::InvalidArgument("hnsw: storage must be f32, f16 or int8, got '" + storage + "'");

@@ -173,7 +173,7 @@ class HnswIndex final : public Index {
 };
 
 // Builds an empty HnswIndex from a parsed spec, consuming m, ef_construction, ef_search, storage
-// (f32|f16|int8), rerank, patience, seed, max_level, max_elements, build_threads.
+// (f32|f16|int8), rerank, patience, slack, seed, max_level, max_elements, build_threads.
 // Errors: InvalidArgument for a bad value or an unknown key.
 Result<std::unique_ptr<Index>> CreateHnswIndex(IndexSpec& spec, size_t dim, Metric metric);
 

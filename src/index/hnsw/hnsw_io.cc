@@ -120,6 +120,7 @@ void EncodeHeader(const Graph& g, bool calibrated, uint32_t slots, size_t sectio
   Put<uint32_t>(h + 96, g.layout.link_bytes);
   Put<uint64_t>(h + 104, g.options.max_elements);
   Put<uint32_t>(h + 112, static_cast<uint32_t>(g.options.patience));
+  Put<uint32_t>(h + 116, static_cast<uint32_t>(g.options.slack));
   Put<uint32_t>(h + 124, Crc32c(h, 124));
 }
 
@@ -241,6 +242,7 @@ Result<FileInfo> Reader::ParseHeader() const {
   info.link_bytes = Get<uint32_t>(h + 96);
   info.options.max_elements = Get<uint64_t>(h + 104);
   info.options.patience = Get<uint32_t>(h + 112);
+  info.options.slack = Get<uint32_t>(h + 116);
   Status valid = info.options.Validate();
   if (!valid.ok()) return Corrupt("header: " + valid.message());
   if (info.dim == 0 || info.dim > kMaxDimension) return Corrupt("header: dimension " + std::to_string(info.dim));

@@ -216,7 +216,8 @@ void SearchWithCodec(const Graph& g, const Codec& codec, const float* query, con
     float cur_distance = codec.Distance(s.query, g.code(cur));
     ++s.distance_count;
     GreedyDescend(g, codec, s.query, static_cast<int>(entry >> 32), 0, &cur, &cur_distance, s);
-    const EarlyStop stop{opts.k, opts.patience};
+    const EarlyStop stop{opts.k, opts.patience, opts.reach,
+                         opts.reach != 0.0f ? ReachShift(g.metric, query, g.dim, g.ip_phi) : 0.0f};
     if (filtered) {
       SearchLayer(g, codec, s.query, cur, cur_distance, 0, ef, filter, s, stop);
     } else {
@@ -293,11 +294,17 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
     bound = entry_distance;
   }
   TopK& nearest = s.nearest;  // early termination: the k nearest accepted nodes
-  nearest.Reset(stop.patience != 0 ? stop.k : 0);
+  const bool track_nearest = stop.patience != 0 || stop.reach != 0.0f;
+  nearest.Reset(track_nearest ? stop.k : 0);
   size_t stale = 0;  // expansions since they last changed
   while (!candidates.empty()) {
     const Candidate current = candidates.front();
     if (current.distance > bound && results.size() >= ef) break;
+    // Until k are accepted the threshold is infinite, and so is the limit.
+    if (stop.reach != 0.0f &&
+        current.distance + stop.shift > stop.reach * std::max(0.0f, nearest.threshold() + stop.shift)) {
+      break;
+    }
     if (stop.patience != 0) {
       if (stale >= stop.patience && nearest.size() >= stop.k) break;
       ++stale;
@@ -391,7 +398,7 @@ void SearchLayer(const Graph& g, const Codec& codec, const QueryCode& q, uint32_
           bound = results.front().distance;
           // The threshold test first, inline: most nodes do not enter, and GCC keeps Push a call
           // (0.75% of the walk's samples on glove int8 at ef 240 without the test).
-          if (stop.patience != 0 && d <= nearest.threshold() && nearest.Push(d, id)) stale = 0;
+          if (track_nearest && d <= nearest.threshold() && nearest.Push(d, id)) stale = 0;
         }
       }
     }

@@ -1,5 +1,6 @@
-// Early termination (the `patience` option): fewer distances for nearly the same recall, still k
-// sorted results (filtered too), the option's validation, and its place in the file header.
+// Early termination (the `patience` and `slack` options): fewer distances for nearly the same
+// recall with every metric, still k sorted results (filtered too), the options' validation, and
+// their place in the file header.
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,11 +33,12 @@ struct Measured {
   size_t distances = 0;
 };
 
-Measured Measure(size_t patience, size_t ef) {
+Measured Measure(size_t patience, size_t slack, size_t ef, Metric metric = Metric::kL2) {
   hnsw::HnswOptions options;
   options.patience = patience;
+  options.slack = slack;
   options.build_threads = 1;
-  auto index = MakeIndex(kDim, Metric::kL2, options);
+  auto index = MakeIndex(kDim, metric, options);
   const auto base = ClusteredVectors(kPoints, kDim, 40, 11);
   const auto queries = ClusteredVectors(kQueries, kDim, 40, 12);
   EXPECT_OK(index->Add(Iota(kPoints), MatrixView{base.data(), kPoints, kDim}));
@@ -48,22 +50,40 @@ Measured Measure(size_t patience, size_t ef) {
   EXPECT_OK(index->SearchWithStats(MatrixView{queries.data(), kQueries, kDim}, params, {}, &results, &stats));
   Measured m;
   m.distances = stats.distance_computations;
-  m.recall = MeanRecall(*index, Metric::kL2, base, kDim, queries, 10, params);
+  m.recall = MeanRecall(*index, metric, base, kDim, queries, 10, params);
   return m;
 }
 
-TEST(HnswPatienceTest, StopsEarlyWithNearlyTheSameRecall) {
+TEST(HnswEarlyStopTest, PatienceStopsEarlyWithNearlyTheSameRecall) {
   // A wide beam on easy data: the k nearest settle long before the beam is exhausted.
-  const Measured full = Measure(0, 400);
-  const Measured early = Measure(30, 400);
+  const Measured full = Measure(0, 0, 400);
+  const Measured early = Measure(30, 0, 400);
   EXPECT_LT(early.distances, full.distances * 3 / 4) << early.distances << " vs " << full.distances;
   EXPECT_GE(early.recall, full.recall - 0.02) << early.recall << " vs " << full.recall;
   EXPECT_GE(early.recall, 0.95);
 }
 
-TEST(HnswPatienceTest, FilteredSearchStillReturnsKSortedMatches) {
+// Slack compares squared distances by ratio, so each metric must first be brought to them (the
+// inner product is shifted): a wrong shift either stops every query at once (recall falls) or
+// never (no saving).
+class HnswSlackTest : public ::testing::TestWithParam<Metric> {};
+
+TEST_P(HnswSlackTest, StopsEarlyWithNearlyTheSameRecall) {
+  const Measured full = Measure(0, 0, 400, GetParam());
+  const Measured early = Measure(0, 20, 400, GetParam());
+  // Measured: L2 and cosine 0.31x the distances, inner product 0.71x (its squared distances
+  // live in the augmented space, where the k-th nearest is relatively farther).
+  EXPECT_LT(early.distances, full.distances * 4 / 5) << early.distances << " vs " << full.distances;
+  EXPECT_GE(early.recall, full.recall - 0.02) << early.recall << " vs " << full.recall;
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, HnswSlackTest,
+                         ::testing::Values(Metric::kL2, Metric::kCosine, Metric::kInnerProduct));
+
+TEST(HnswEarlyStopTest, FilteredSearchStillReturnsKSortedMatches) {
   hnsw::HnswOptions options;
-  options.patience = 10;  // aggressive: stops as soon as it may
+  options.patience = 10;  // aggressive: both rules stop as soon as they may
+  options.slack = 1;
   auto index = MakeIndex(kDim, Metric::kL2, options);
   const auto base = ClusteredVectors(kPoints, kDim, 40, 13);
   ASSERT_OK(index->Add(Iota(kPoints), MatrixView{base.data(), kPoints, kDim}));
@@ -94,7 +114,7 @@ Result<std::unique_ptr<Index>> FromSpec(std::string_view text) {
   return CreateHnswIndex(spec, kDim, Metric::kCosine);
 }
 
-TEST(HnswPatienceTest, SpecParsesValidatesAndPrintsTheOption) {
+TEST(HnswEarlyStopTest, SpecParsesValidatesAndPrintsTheOption) {
   auto ok = FromSpec("hnsw:patience=30");
   ASSERT_OK(ok.status());
   EXPECT_EQ(static_cast<HnswIndex*>(ok->get())->options().patience, 30u);
@@ -106,30 +126,44 @@ TEST(HnswPatienceTest, SpecParsesValidatesAndPrintsTheOption) {
   hnsw::HnswOptions options;
   options.patience = 1001;
   EXPECT_EQ(options.Validate().code(), StatusCode::kInvalidArgument);
+
+  auto slack = FromSpec("hnsw:slack=20");
+  ASSERT_OK(slack.status());
+  EXPECT_EQ(static_cast<HnswIndex*>(slack->get())->options().slack, 20u);
+  EXPECT_NE(static_cast<HnswIndex*>(slack->get())->options().ToSpec().find(",slack=20"), std::string::npos);
+  auto bad_slack = FromSpec("hnsw:slack=1001");
+  ASSERT_FALSE(bad_slack.ok());
+  EXPECT_EQ(bad_slack.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_slack.status().message().find("slack"), std::string::npos) << bad_slack.status().ToString();
 }
 
-TEST(HnswPatienceTest, FileKeepsTheOptionAndRejectsABadValue) {
+TEST(HnswEarlyStopTest, FileKeepsTheOptionAndRejectsABadValue) {
   hnsw::HnswOptions options;
   options.patience = 25;
+  options.slack = 15;
   auto index = MakeIndex(4, Metric::kL2, options);
   const auto base = ClusteredVectors(100, 4, 2, 14);
   ASSERT_OK(index->Add(Iota(100), MatrixView{base.data(), 100, 4}));
-  const std::string path = ::testing::TempDir() + "/patience_" + std::to_string(::getpid());
+  const std::string path = ::testing::TempDir() + "/early_stop_" + std::to_string(::getpid());
   ASSERT_OK(index->Save(path));
   for (bool map : {false, true}) {
     auto loaded = map ? HnswIndex::View(path) : HnswIndex::Load(path);
     ASSERT_OK(loaded.status());
     EXPECT_EQ((*loaded)->options().patience, 25u);
+    EXPECT_EQ((*loaded)->options().slack, 15u);
   }
   // Out of range, with the header checksum recomputed: the parameter check must catch it.
-  std::vector<uint8_t> bytes = testutil::ReadFileBytes(path);
-  coding::Put<uint32_t>(bytes.data() + 112, 5000);
-  coding::Put<uint32_t>(bytes.data() + 124, Crc32c(bytes.data(), 124));
-  testutil::WriteFileBytes(path, bytes);
-  auto damaged = HnswIndex::Load(path);
-  ASSERT_FALSE(damaged.ok());
-  EXPECT_EQ(damaged.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(damaged.status().message().find("patience"), std::string::npos) << damaged.status().ToString();
+  const std::vector<uint8_t> saved = testutil::ReadFileBytes(path);
+  for (const auto& [offset, name] : {std::pair<size_t, std::string>{112, "patience"}, {116, "slack"}}) {
+    std::vector<uint8_t> bytes = saved;
+    coding::Put<uint32_t>(bytes.data() + offset, 5000);
+    coding::Put<uint32_t>(bytes.data() + 124, Crc32c(bytes.data(), 124));
+    testutil::WriteFileBytes(path, bytes);
+    auto damaged = HnswIndex::Load(path);
+    ASSERT_FALSE(damaged.ok());
+    EXPECT_EQ(damaged.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(damaged.status().message().find(name), std::string::npos) << damaged.status().ToString();
+  }
   std::remove(path.c_str());
 }
 
