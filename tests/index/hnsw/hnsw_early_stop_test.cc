@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
+#include <utility>
 
 #include "common/coding.h"
 #include "common/crc32c.h"
@@ -109,32 +111,28 @@ TEST(HnswEarlyStopTest, FilteredSearchStillReturnsKSortedMatches) {
   }
 }
 
-Result<std::unique_ptr<Index>> FromSpec(std::string_view text) {
+Result<std::unique_ptr<Index>> FromSpec(const std::string& text) {
   VECDEX_ASSIGN_OR_RETURN(IndexSpec spec, IndexSpec::Parse(text));
   return CreateHnswIndex(spec, kDim, Metric::kCosine);
 }
 
-TEST(HnswEarlyStopTest, SpecParsesValidatesAndPrintsTheOption) {
-  auto ok = FromSpec("hnsw:patience=30");
-  ASSERT_OK(ok.status());
-  EXPECT_EQ(static_cast<HnswIndex*>(ok->get())->options().patience, 30u);
-  EXPECT_NE(static_cast<HnswIndex*>(ok->get())->options().ToSpec().find(",patience=30"), std::string::npos);
-  auto bad = FromSpec("hnsw:patience=1001");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("patience"), std::string::npos) << bad.status().ToString();
-  hnsw::HnswOptions options;
-  options.patience = 1001;
-  EXPECT_EQ(options.Validate().code(), StatusCode::kInvalidArgument);
-
-  auto slack = FromSpec("hnsw:slack=20");
-  ASSERT_OK(slack.status());
-  EXPECT_EQ(static_cast<HnswIndex*>(slack->get())->options().slack, 20u);
-  EXPECT_NE(static_cast<HnswIndex*>(slack->get())->options().ToSpec().find(",slack=20"), std::string::npos);
-  auto bad_slack = FromSpec("hnsw:slack=1001");
-  ASSERT_FALSE(bad_slack.ok());
-  EXPECT_EQ(bad_slack.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad_slack.status().message().find("slack"), std::string::npos) << bad_slack.status().ToString();
+TEST(HnswEarlyStopTest, SpecParsesValidatesAndPrintsTheOptions) {
+  const std::pair<std::string, size_t hnsw::HnswOptions::*> fields[] = {{"patience", &hnsw::HnswOptions::patience},
+                                                                        {"slack", &hnsw::HnswOptions::slack}};
+  for (const auto& [name, field] : fields) {
+    auto ok = FromSpec("hnsw:" + name + "=30");
+    ASSERT_OK(ok.status());
+    const hnsw::HnswOptions& parsed = static_cast<HnswIndex*>(ok->get())->options();
+    EXPECT_EQ(parsed.*field, 30u) << name;
+    EXPECT_NE(parsed.ToSpec().find("," + name + "=30"), std::string::npos) << parsed.ToSpec();
+    auto bad = FromSpec("hnsw:" + name + "=1001");
+    ASSERT_FALSE(bad.ok()) << name;
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bad.status().message().find(name), std::string::npos) << bad.status().ToString();
+    hnsw::HnswOptions options;
+    options.*field = 1001;
+    EXPECT_EQ(options.Validate().code(), StatusCode::kInvalidArgument) << name;
+  }
 }
 
 TEST(HnswEarlyStopTest, FileKeepsTheOptionAndRejectsABadValue) {
