@@ -195,10 +195,11 @@ struct EarlyStop {
 // Reach of a slack in percent: 1.2 for 20, 0 (off) for 0.
 inline float ReachOfSlack(size_t percent) { return percent == 0 ? 0.0f : 1.0f + static_cast<float>(percent) / 100.0f; }
 
-// The shift that turns a query's distances into half squared distances, where EarlyStop::reach
-// compares ratios. L2 and cosine distances already are (cosine: 1 - cos = |q - x|^2 / 2 for unit
-// vectors): 0. Inner product scores -q.x, which in the augmented build space (AugmentedCodec)
-// is (|q' - x'|^2 - |q|^2 - phi^2) / 2: the shift is (|q|^2 + phi^2) / 2.
+// The shift that turns a query's distances into squared distances up to a constant factor
+// (which EarlyStop::reach, a ratio, ignores). L2 distances already are squared, cosine ones
+// half squared (1 - cos = |q - x|^2 / 2 for unit vectors): 0. Inner product scores -q.x, which
+// in the augmented build space (AugmentedCodec) is (|q' - x'|^2 - |q|^2 - phi^2) / 2: the
+// shift is (|q|^2 + phi^2) / 2.
 inline float ReachShift(Metric metric, const float* query, size_t dim, float phi) {
   if (metric != Metric::kInnerProduct) return 0.0f;
   double norm_sq = 0;
