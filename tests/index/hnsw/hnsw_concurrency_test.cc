@@ -83,7 +83,12 @@ void Hammer(Scalar storage) {
     found += results.labels_of(i)[0] == i;
   }
   EXPECT_EQ(live, index->size());
-  EXPECT_GE(found, live * 95 / 100) << found << " of " << live;
+  // Normally all but 0-3 of ~1,460 (m = 8, ef_construction = 40). Once, in a CI run (int8,
+  // release build under parallel ctest), 1,332 of 1,460 were found; that was not reproduced
+  // in 250 local runs (3-4 copies in parallel, or pinned to one core), so the state is printed.
+  EXPECT_GE(found, live * 95 / 100) << found << " of " << live << " live; slots " << st.slots << ", deleted "
+                                    << st.deleted << ", free " << st.free_slots << ", consolidations "
+                                    << st.consolidations << ", levels " << st.nodes_per_level.size();
 }
 
 TEST(HnswConcurrencyTest, InsertDeleteSearchF32) { Hammer(Scalar::kF32); }
